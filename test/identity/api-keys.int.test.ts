@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorize } from '../../src/identity/access.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import {
+  buildTestApp,
+  createTestIdentity,
+  createUser,
+  loginHeader,
+  type TestApp,
+  type TestIdentity,
+} from './support.ts';
+
+describe('API keys for exchange members', () => {
+  let db: TestDatabase;
+  let identity: TestIdentity;
+  let app: TestApp;
+  let admin: Record<string, string>;
+  let customer: Record<string, string>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    identity = createTestIdentity(db.pool);
+    app = await buildTestApp(identity.module, {
+      extraRoutes: (instance) => {
+        // Stands in for an exchange route: members only, echoes who called.
+        instance.get(
+          '/v1/test/whoami',
+          { config: { access: 'exchange:trade' } },
+          async (request) => request.principal,
+        );
+      },
+    });
+    await createUser(identity.service, 'keys.admin', undefined, ['admin']);
+    await createUser(identity.service, 'keys.customer');
+    admin = await loginHeader(app, 'keys.admin');
+    customer = await loginHeader(app, 'keys.customer');
+  });
+  afterAll(async () => {
+    await app.close();
+    await db.drop();
+  });
+
+  const issue = (name: string, headers = admin) =>
+    app.inject({ method: 'POST', url: '/admin/api-keys', headers, payload: { name, role: 'member' } });
+  const whoami = (apiKey: string) =>
+    app.inject({ method: 'GET', url: '/v1/test/whoami', headers: { 'x-api-key': apiKey } });
+
+  it('issues a key once, lists it without the secret, lets it trade, and stops it at once on revoke', async () => {
+    const issued = await issue('Broker A');
+    expect(issued.statusCode).toBe(201);
+    const key = issued.json();
+    expect(key).toEqual({
+      id: expect.any(String),
+      name: 'Broker A',
+      role: 'member',
+      apiKey: expect.stringMatching(new RegExp(`^kinyu_${key.id}_[A-Za-z0-9_-]{43}$`)),
+      createdAt: '2026-03-02T09:00:00.000Z',
+    });
+
+    const list = await app.inject({ method: 'GET', url: '/admin/api-keys', headers: admin });
+    expect(list.json().items).toContainEqual({
+      id: key.id,
+      name: 'Broker A',
+      role: 'member',
+      createdAt: '2026-03-02T09:00:00.000Z',
+      revokedAt: null,
+    });
+    expect(list.body).not.toContain(key.apiKey.slice(`kinyu_${key.id}_`.length));
+
+    const used = await whoami(key.apiKey);
+    expect(used.statusCode).toBe(200);
+    expect(used.json()).toEqual({
+      kind: 'member',
+      memberId: key.id,
+      roles: ['member'],
+      apiKeyName: 'Broker A',
+    });
+
+    const revoked = await app.inject({ method: 'DELETE', url: `/admin/api-keys/${key.id}`, headers: admin });
+    expect(revoked.statusCode).toBe(204);
+    expect(revoked.body).toBe('');
+    const after = await whoami(key.apiKey);
+    expect(after.statusCode).toBe(401);
+    expect(after.json()).toMatchObject({ code: 'unauthenticated' });
+    const listed = await app.inject({ method: 'GET', url: '/admin/api-keys', headers: admin });
+    expect(listed.json().items.find((k: { id: string }) => k.id === key.id).revokedAt).toBe(
+      '2026-03-02T09:00:00.000Z',
+    );
+  });
+
+  it('refuses a key with a wrong secret or an unknown id', async () => {
+    const key = (await issue('Broker B')).json();
+    const wrongSecret = `${key.apiKey.slice(0, -4)}AAAA`;
+    expect((await whoami(wrongSecret)).statusCode).toBe(401);
+    expect(
+      (await whoami(key.apiKey.replace(key.id, '01960000-0000-7000-8000-000000000000'))).statusCode,
+    ).toBe(401);
+    expect((await whoami('not-a-key')).statusCode).toBe(401);
+  });
+
+  it('revoking twice is harmless; an unknown key is 404 api_key_not_found', async () => {
+    const key = (await issue('Broker C')).json();
+    const url = `/admin/api-keys/${key.id}`;
+    expect((await app.inject({ method: 'DELETE', url, headers: admin })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'DELETE', url, headers: admin })).statusCode).toBe(204);
+    const { rows } = await db.pool.query(
+      `SELECT k.revoked_at, (SELECT count(*)::int FROM identity_events WHERE subject_id = k.id AND type = 'api_key_revoked') AS events
+         FROM identity_api_keys k WHERE k.id = $1`,
+      [key.id],
+    );
+    expect(rows).toEqual([{ revoked_at: identity.clock.now(), events: 1 }]);
+    const unknown = await app.inject({
+      method: 'DELETE',
+      url: '/admin/api-keys/01960000-0000-7000-8000-000000000000',
+      headers: admin,
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'api_key_not_found' });
+    const malformed = await app.inject({
+      method: 'DELETE',
+      url: '/admin/api-keys/urn:uuid:x',
+      headers: admin,
+    });
+    expect(malformed.statusCode).toBe(400);
+  });
+
+  it('refuses a second active key with the same name, but allows it once the first is revoked', async () => {
+    const first = (await issue('Broker D')).json();
+    const duplicate = await issue('broker d');
+    expect(duplicate.statusCode).toBe(409);
+    expect(duplicate.json()).toMatchObject({ code: 'api_key_name_taken' });
+    await app.inject({ method: 'DELETE', url: `/admin/api-keys/${first.id}`, headers: admin });
+    expect((await issue('Broker D')).statusCode).toBe(201);
+  });
+
+  it('pages through keys', async () => {
+    for (const name of ['Page 1', 'Page 2', 'Page 3']) await issue(name);
+    const seen: { id: string; name: string }[] = [];
+    let after: string | null = null;
+    do {
+      const url: string = `/admin/api-keys?limit=2${after ? `&after=${after}` : ''}`;
+      const page = (await app.inject({ method: 'GET', url, headers: admin })).json();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items);
+      after = page.nextAfter;
+    } while (after);
+    expect(seen.map((k) => k.name)).toEqual(expect.arrayContaining(['Page 1', 'Page 2', 'Page 3']));
+    expect(new Set(seen.map((k) => k.id)).size).toBe(seen.length);
+    const all = (await app.inject({ method: 'GET', url: '/admin/api-keys', headers: admin })).json();
+    expect(seen).toEqual(all.items);
+    expect(
+      (await app.inject({ method: 'GET', url: '/admin/api-keys?limit=0', headers: admin })).statusCode,
+    ).toBe(400);
+  });
+
+  it('admin routes answer 403 to customers and members and 401 to anonymous callers', async () => {
+    const member = { 'x-api-key': (await issue('Broker E')).json().apiKey as string };
+    const requests = [
+      { method: 'POST' as const, url: '/admin/api-keys', payload: { name: 'Nope', role: 'member' } },
+      { method: 'GET' as const, url: '/admin/api-keys' },
+      { method: 'DELETE' as const, url: '/admin/api-keys/01960000-0000-7000-8000-000000000000' },
+    ];
+    for (const request of requests) {
+      for (const [headers, status] of [
+        [customer, 403],
+        [member, 403],
+        [{}, 401],
+      ] as const) {
+        const response = await app.inject({ ...request, headers });
+        expect(response.statusCode, `${request.method} ${request.url}`).toBe(status);
+        expect(response.json().code).toBe(status === 403 ? 'forbidden' : 'unauthenticated');
+      }
+    }
+  });
+
+  it('a user token cannot trade as a member', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/test/whoami', headers: customer })).statusCode).toBe(
+      403,
+    );
+  });
+
+  it('authenticates WebSocket handshakes by header or subprotocol', async () => {
+    const key = (await issue('Broker WS')).json();
+    const handshake = identity.module.authenticateHandshake;
+    expect(await handshake({})).toEqual({ kind: 'anonymous' });
+    expect(
+      await handshake({ 'sec-websocket-protocol': `kinyu.v1, kinyu.api-key.${key.apiKey}` }),
+    ).toMatchObject({
+      kind: 'member',
+      memberId: key.id,
+    });
+    const token = customer.authorization!.slice('Bearer '.length);
+    const viaProtocol = await handshake({ 'sec-websocket-protocol': `kinyu.v1, kinyu.bearer.${token}` });
+    expect(authorize(viaProtocol, 'exchange:read')).toBe('allow');
+    expect(await handshake({ authorization: customer.authorization! })).toMatchObject({ kind: 'user' });
+    await expect(handshake({ 'x-api-key': 'kinyu_bad' })).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(
+      handshake({ 'x-api-key': key.apiKey, 'sec-websocket-protocol': `kinyu.bearer.${token}` }),
+    ).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});
