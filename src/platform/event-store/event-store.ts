@@ -311,14 +311,7 @@ export class EventStore {
       listener: this.#listener,
       readAll: (from, limit, tx) =>
         this.readAll(from, limit, { tx, ...(options.filter ? { types: options.filter } : {}) }),
-      heldBack: async (from, tx) => {
-        const { rows } = await tx.query({
-          name: 'kinyu_events_held_back',
-          text: heldBackSql,
-          values: [from.transactionId, from.position],
-        });
-        return rows.length > 0;
-      },
+      heldBack: (from, tx) => heldBack(tx, from),
       onStopped: (): Promise<void> => this.#subscriptionStopped(subscription),
     });
     this.#subscriptions.add(subscription);
@@ -347,6 +340,16 @@ export class EventStore {
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
     await Promise.all([this.#listener.close(), this.#eventsNotifier.flush(), this.#outboxNotifier.flush()]);
   }
+}
+
+/** True when committed events after `from` wait behind an older open transaction. */
+async function heldBack(db: Queryable, from: Checkpoint): Promise<boolean> {
+  const { rows } = await db.query({
+    name: 'kinyu_events_held_back',
+    text: heldBackSql,
+    values: [from.transactionId, from.position],
+  });
+  return rows.length > 0;
 }
 
 function toRecordedEvent<E extends NewEvent>(row: EventRow): RecordedEvent<E> {

@@ -62,10 +62,6 @@ export class ChannelListener {
     return () => this.#callbacks.delete(callback);
   }
 
-  get callbackCount(): number {
-    return this.#callbacks.size;
-  }
-
   /** Connects and LISTENs unless already done; a failure is thrown, and polling covers for it. */
   async ensure(): Promise<void> {
     if (this.#client) return;

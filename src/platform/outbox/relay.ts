@@ -122,6 +122,9 @@ export class OutboxRelay {
     this.#loop = undefined;
     await this.#exclusive(async () => {
       if (this.#leader) await this.#markPublished(this.#leader, this.#handled.splice(0)).catch(() => {});
+      // Unlock before closing: the server would drop the lock only once it notices the closed
+      // connection, and a successor that tried in between would wait a whole poll interval.
+      await this.#leader?.query('SELECT pg_advisory_unlock($1)', [this.#lockKey]).catch(() => {});
       this.#resign('stopped');
     });
   }

@@ -223,6 +223,17 @@ describe('OutboxRelay', () => {
     expect(busB.sequence(k)).toEqual([4, 5, 6]);
   });
 
+  it('given the leader stops, when another relay starts with a long poll interval, then it leads at once', async () => {
+    const first = relay(new RecordingBus());
+    first.start();
+    await eventually(async () => (first.isLeader ? true : undefined));
+    await first.stop();
+    // stop() unlocks before closing, so the first try of the successor already succeeds.
+    const second = relay(new RecordingBus(), { pollIntervalMs: 60_000 });
+    second.start();
+    await eventually(async () => (second.isLeader ? true : undefined));
+  });
+
   it('given a long poll interval, when a message is enqueued, then NOTIFY wakes the leader', async () => {
     const bus = new RecordingBus();
     const r = relay(bus, { pollIntervalMs: 60_000 });
