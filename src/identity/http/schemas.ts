@@ -13,20 +13,8 @@ const uuid = Type.String({
 });
 const timestamp = Type.String({ format: 'date-time' });
 
-/** The problem+json body the platform error handler sends (RFC 9457 plus `code` and field `errors`). */
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String(),
-    errors: Type.Array(Type.Object({ field: Type.String(), reason: Type.String() })),
-    instance: Type.Optional(Type.String()),
-  },
-  // Open, so a field the platform adds later is not stripped by the serializer.
-  { additionalProperties: true },
-);
+/** The problem+json body every error answer carries; one schema, from the platform. */
+export { problemSchema as Problem } from '../../platform/http/app.ts';
 
 const password = Type.String({ minLength: 1, maxLength: identityLimits.passwordLengthMax });
 
