@@ -77,6 +77,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.adminPassword !== undefined && config.adminLogin === undefined) {
     problems.push('KINYU_ADMIN_PASSWORD is set but KINYU_ADMIN_LOGIN is not: set both or neither');
   }
+  if (config.redisUrl === undefined && !allRoles.every((role) => config.roles.includes(role))) {
+    problems.push(
+      'KINYU_ROLES splits the roles over processes, which needs REDIS_URL: the in-process bus does not cross processes',
+    );
+  }
   if (config.tokenSecret !== undefined && config.tokenSecret.length < 32) {
     problems.push('KINYU_TOKEN_SECRET must be at least 32 characters');
   }
