@@ -10,15 +10,14 @@
  * and drops it afterwards. BENCH_ROUNDS, BENCH_BATCHED_CALLS, BENCH_SINGLE_CALLS and BENCH_CONNECTIONS
  * override the sizes. The machine is shared: the load average is printed before and after.
  */
+
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import pg from 'pg';
 import { Ledger, type TransferInput } from '../src/banking/ledger/index.ts';
 import { newId } from '../src/platform/ids.ts';
-import { migrate } from '../src/platform/sql/migrate.ts';
 import { createPool, type Pool } from '../src/platform/sql/pool.ts';
+import { adminUrl, withScratchDatabase } from './support.ts';
 
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const batchedCalls = Number(process.env.BENCH_BATCHED_CALLS ?? 80);
@@ -49,43 +48,38 @@ interface Figure extends Measured {
 }
 
 async function main(): Promise<void> {
-  const database = benchDatabase;
-  await admin(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const pool = createPool(url.toString(), connections + 1);
+  const migrations = [
+    { module: 'banking', dir: new URL('../src/banking/migrations', import.meta.url).pathname },
+  ];
   try {
-    await printMachine(pool);
-    await migrate(pool, [
-      { module: 'banking', dir: new URL('../src/banking/migrations', import.meta.url).pathname },
-    ]);
-    await pool.query(
-      `CREATE TABLE plain_transfers
-         (LIKE ledger_transfers INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
-    );
-    const ledger = new Ledger(pool);
-    const shards = await openAccounts(ledger);
-    await measure(ledger, pool, shards, 1, 200, 'warm-up');
-    const figures: Figure[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      figures.push(
-        ...(await measure(ledger, pool, shards, 1, Math.ceil(singleCalls / connections), 'single')),
+    await withScratchDatabase(benchDatabase, connections + 1, migrations, async (pool) => {
+      await printMachine(pool);
+      await pool.query(
+        `CREATE TABLE plain_transfers
+           (LIKE ledger_transfers INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
       );
-      const perConnection = Math.ceil(batchedCalls / connections);
-      figures.push(...(await measure(ledger, pool, shards, transfersPerCall, perConnection, 'batched')));
-    }
-    printFigures(figures);
-    await sharedAccounts(ledger, shards);
-    // Fresh statistics, as autovacuum keeps them in production: without them the planner may pick
-    // parallel plans for one account's few rows, and the reads below would measure worker start-up.
-    await pool.query('ANALYZE ledger_transfers');
-    await queryLatencies(ledger, shards[0]!);
-    await checkExactness(ledger, pool);
-    console.log(`load average after: ${loadAverage()}`);
+      const ledger = new Ledger(pool);
+      const shards = await openAccounts(ledger);
+      await measure(ledger, pool, shards, 1, 200, 'warm-up');
+      const figures: Figure[] = [];
+      for (let round = 1; round <= rounds; round++) {
+        figures.push(
+          ...(await measure(ledger, pool, shards, 1, Math.ceil(singleCalls / connections), 'single')),
+        );
+        const perConnection = Math.ceil(batchedCalls / connections);
+        figures.push(...(await measure(ledger, pool, shards, transfersPerCall, perConnection, 'batched')));
+      }
+      printFigures(figures);
+      await sharedAccounts(ledger, shards);
+      // Fresh statistics, as autovacuum keeps them in production: without them the planner may pick
+      // parallel plans for one account's few rows, and the reads below would measure worker start-up.
+      await pool.query('ANALYZE ledger_transfers');
+      await queryLatencies(ledger, shards[0]!);
+      await checkExactness(ledger, pool);
+      console.log(`load average after: ${loadAverage()}`);
+    });
   } finally {
-    await pool.end();
     await admins?.end();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   }
 }
 
@@ -364,16 +358,6 @@ function median(values: number[]): number {
 
 function fmt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 await main();

@@ -7,28 +7,20 @@
  *   npm run bench:bus [-- messages]   (DATABASE_URL default postgres://postgres@127.0.0.1:5432/postgres,
  *                                      REDIS_URL default redis://127.0.0.1:6379)
  */
+
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { migrationSources } from '../src/app/migrations.ts';
 import { createBus } from '../src/platform/bus/index.ts';
 import type { Bus } from '../src/platform/bus/types.ts';
 import { handleOnce } from '../src/platform/consumer/handle-once.ts';
 import { enqueueOutbox, OutboxRelay } from '../src/platform/outbox/index.ts';
-import { migrate } from '../src/platform/sql/migrate.ts';
-import { createPool, type Pool, withTransaction } from '../src/platform/sql/pool.ts';
+import { type Pool, withTransaction } from '../src/platform/sql/pool.ts';
+import { withScratchDatabase } from './support.ts';
 
 const messageCount = Number(process.argv[2] ?? 20_000);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 async function fillOutbox(pool: Pool, count: number): Promise<void> {
   for (let offset = 0; offset < count; offset += 1_000) {
@@ -80,20 +72,11 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-const database = `kinyu_bench_bus_${randomBytes(4).toString('hex')}`;
-await admin(`CREATE DATABASE ${database}`);
-const url = new URL(adminUrl);
-url.pathname = `/${database}`;
-const pool = createPool(url.toString(), 20);
-try {
-  await migrate(pool, migrationSources);
+await withScratchDatabase(`kinyu_bench_bus_${process.pid}`, 20, migrationSources, async (pool) => {
   const memory = createBus({});
   await run('outbox → relay → in-process bus → handleOnce', pool, memory);
   await memory.close();
   const redis = createBus({ redisUrl, namespace: `bench-${randomBytes(4).toString('hex')}:` });
   await run('outbox → relay → Redis Streams → handleOnce', pool, redis);
   await redis.close();
-} finally {
-  await pool.end();
-  await admin(`DROP DATABASE ${database} WITH (FORCE)`);
-}
+});

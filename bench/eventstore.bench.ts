@@ -12,21 +12,14 @@
  * Uses a scratch database of its own on DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  * and drops it afterwards. BENCH_CONNECTIONS, BENCH_SINGLE, BENCH_BATCHES and BENCH_ROUNDS override sizes.
  */
+
 import os from 'node:os';
-import pg from 'pg';
 import { EventStore } from '../src/platform/event-store/event-store.ts';
 import type { NewEvent } from '../src/platform/event-store/types.ts';
 import { uuidv7Generator } from '../src/platform/ids.ts';
-import { migrate } from '../src/platform/sql/migrate.ts';
-import {
-  createPool,
-  type Pool,
-  type PoolClient,
-  type Queryable,
-  withTransaction,
-} from '../src/platform/sql/pool.ts';
+import { type Pool, type PoolClient, type Queryable, withTransaction } from '../src/platform/sql/pool.ts';
+import { withScratchDatabase } from './support.ts';
 
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 4);
 /** Single-event appends per measured run, shared out over the connections. */
 const singleAppends = Number(process.env.BENCH_SINGLE ?? 800);
@@ -63,15 +56,10 @@ interface Figure {
 }
 
 async function main(): Promise<void> {
-  const database = `kinyu_bench_es_${process.pid}`;
-  await admin(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const pool = createPool(url.toString(), connections + 1);
-  try {
-    await migrate(pool, [
-      { module: 'platform', dir: new URL('../src/platform/migrations', import.meta.url).pathname },
-    ]);
+  const migrations = [
+    { module: 'platform', dir: new URL('../src/platform/migrations', import.meta.url).pathname },
+  ];
+  await withScratchDatabase(`kinyu_bench_es_${process.pid}`, connections + 1, migrations, async (pool) => {
     await pool.query('CREATE TABLE plain_events (LIKE events INCLUDING ALL)');
     await printMachine(pool);
     const store = new EventStore(pool);
@@ -87,10 +75,7 @@ async function main(): Promise<void> {
     printFigures(figures);
     await checkCounts(pool);
     await store.close();
-  } finally {
-    await pool.end();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  }
+  });
 }
 
 /** A typical business event: ids, an amount in minor units as a string, a currency, a reference. */
@@ -325,16 +310,6 @@ async function checkCounts(pool: Pool): Promise<void> {
   const { events, plain } = rows[0]!;
   if (events !== plain) throw new Error(`sides wrote different row counts: events ${events}, plain ${plain}`);
   console.log(`rows written: ${events} per side`);
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 await main();
