@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { FastOrderBook, fastOrderBooks, ReferenceOrderBook } from '../../../src/exchange/matching/index.ts';
+import { BookScenario, buy, cancel, sell } from './book-scenario.ts';
+import { orderBookContract } from './order-book.contract.ts';
+
+describe('FastOrderBook', () => {
+  orderBookContract(fastOrderBooks);
+
+  it('grows its order and level slots past their initial sizes and recycles them', () => {
+    const book = new FastOrderBook();
+    let seq = 0;
+    // Invariants are checked at the end only: checking after each of thousands of commands is slow.
+    for (let i = 0; i < 3000; i++)
+      book.apply({ ...buy(i, 10_000 - (i % 700) * 7, 1 + (i % 5)), seq: seq++ } as never);
+    expect(book.l2(10_000).bids).toHaveLength(700);
+    for (let i = 0; i < 3000; i += 2)
+      expect(book.apply({ ...cancel(i), seq: seq++ })[0]?.type).toBe('cancelled');
+    book.assertInvariants();
+    const lotsLeft = book.l2(10_000).bids.reduce((sum, level) => sum + level.quantityLots, 0);
+    book.apply({ ...sell(5000, 0, 100_000), seq: seq++ } as never);
+    book.assertInvariants();
+    expect(book.l3().bids).toEqual([]);
+    expect(book.l3().asks.map((o) => o.quantityLots)).toEqual([100_000 - lotsLeft]);
+  });
+
+  it('keeps best prices right across ladder chunk boundaries and wide, negative ranges', () => {
+    const s = new BookScenario(fastOrderBooks);
+    const prices = [
+      -1_000_000, -1025, -1024, -1023, -1, 0, 1, 1023, 1024, 1025, 65_365, 27_506, 1_000_000_000,
+    ];
+    for (const [i, p] of prices.entries()) s.given(buy(i, p, 1));
+    expect(s.book.l2(100).bids.map((l) => l.priceTicks)).toEqual([...prices].sort((a, b) => b - a));
+    for (const [i] of prices.entries()) s.given(sell(100 + i, -2_000_000, 1, { timeInForce: 'IOC' }));
+    expect(s.book.l1()).toEqual({ bid: null, ask: null });
+  });
+
+  it('warm() changes nothing but the cache, on a book deep enough for it to act', () => {
+    const warmed = new FastOrderBook();
+    const plain = new FastOrderBook();
+    let seq = 0;
+    for (let id = 1; id <= 70_000; id++) {
+      const command = {
+        ...(id % 2 ? buy(id, 1000 - (id % 500), 1) : sell(id, 2000 + (id % 500), 1)),
+        seq: seq++,
+      };
+      warmed.apply(command as never);
+      plain.apply(command as never);
+    }
+    const ids = Float64Array.from([5, 70_000, 123_456, 2 ** 40, 3, 3]);
+    warmed.warm(ids, 0, ids.length);
+    expect(warmed.stateHash()).toBe(plain.stateHash());
+    const next = { ...cancel(5), seq: seq++ };
+    expect(warmed.apply(next)).toEqual(plain.apply(next));
+  });
+
+  it('agrees with the reference book on a deep book built from a snapshot', () => {
+    const reference = new ReferenceOrderBook();
+    for (let i = 0; i < 400; i++) {
+      reference.apply({ ...sell(i, 1000 + (i % 37) * 13, 1 + (i % 4)), seq: i } as never);
+    }
+    const fast = FastOrderBook.restore(reference.snapshot());
+    expect(fast.stateHash()).toBe(reference.stateHash());
+    const sweep = { ...buy(1000, 1200, 900), seq: 400 } as never;
+    expect(fast.apply(sweep)).toEqual(reference.apply(sweep));
+    expect(fast.stateHash()).toBe(reference.stateHash());
+  });
+});
