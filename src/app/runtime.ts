@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import pg from 'pg';
 import { Gauge } from 'prom-client';
 import { createIdentityModule, type IdentityModule } from '../identity/index.ts';
@@ -112,17 +113,11 @@ export async function startSystem(config: Config, options: StartOptions): Promis
     const bus = createBus({
       redisUrl: config.redisUrl,
       clock,
+      logger,
       defaults: { ackTimeoutMs: config.busAckTimeoutMs, maxDeliveries: config.busMaxDeliveries },
     });
     stack.push({ name: 'bus', stop: () => bus.close() });
-    const identity = createIdentityModule({
-      pool: database.pool,
-      clock,
-      ids: newId,
-      settings: config,
-      tokenSecret: configuredOrStoredSecret(config.tokenSecret, config.dataDir, 'token-secret'),
-      log: logger,
-    });
+    const identity = identityModule(config, database, logger, clock);
     await bootstrapAdmin(identity, config, announce);
     const metrics = createMetricsRegistry();
     if (config.roles.includes('relay')) {
@@ -132,8 +127,8 @@ export async function startSystem(config: Config, options: StartOptions): Promis
       relay.start();
       stack.push({ name: 'outbox relay', stop: () => relay.stop() });
       new Gauge({
-        name: 'kinyu_outbox_published_total',
-        help: 'Outbox messages published by this process',
+        name: 'kinyu_outbox_published_messages',
+        help: 'Outbox messages this process has published (and, on the in-process bus, seen handled)',
         registers: [metrics],
         collect() {
           this.set(relay.publishedCount);
@@ -155,7 +150,7 @@ export async function startSystem(config: Config, options: StartOptions): Promis
         ],
         hooks: [identity.authPlugin],
         modules: [identity.routes],
-        callerOf: callerOf,
+        callerOf,
       });
       // Stopped first: no new requests, in-flight ones finish while the database is still there.
       stack.push({ name: 'http', stop: () => withTimeout(app.close(), config.shutdownTimeoutMs) });
@@ -177,12 +172,22 @@ export async function startSystem(config: Config, options: StartOptions): Promis
 }
 
 /** Rate-limit and idempotency scopes follow the authenticated caller, else the client address. */
-function callerOf(request: import('fastify').FastifyRequest): string {
-  const principal = (request as { principal?: { kind: string; userId?: string; memberId?: string } })
-    .principal;
+function callerOf(request: FastifyRequest): string {
+  const principal = request.principal;
   if (principal?.kind === 'user') return `user:${principal.userId}`;
   if (principal?.kind === 'member') return `member:${principal.memberId}`;
   return `ip:${request.ip}`;
+}
+
+function identityModule(config: Config, database: Database, logger: Logger, clock: Clock): IdentityModule {
+  return createIdentityModule({
+    pool: database.pool,
+    clock,
+    ids: newId,
+    settings: config,
+    tokenSecret: configuredOrStoredSecret(config.tokenSecret, config.dataDir, 'token-secret'),
+    log: logger,
+  });
 }
 
 async function bootstrapAdmin(identity: IdentityModule, config: Config, announce: (text: string) => void) {
@@ -245,14 +250,7 @@ export async function adminCommand(config: Config, command: 'create' | 'reset-pa
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, logger);
   try {
-    const identity = createIdentityModule({
-      pool: database.pool,
-      clock: systemClock,
-      ids: newId,
-      settings: config,
-      tokenSecret: configuredOrStoredSecret(config.tokenSecret, config.dataDir, 'token-secret'),
-      log: logger,
-    });
+    const identity = identityModule(config, database, logger, systemClock);
     if (command === 'create') {
       if (config.adminPassword) {
         await identity.service.createAdmin(loginId, config.adminPassword);
