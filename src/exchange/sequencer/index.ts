@@ -1,0 +1,36 @@
+/*
+ * Public API of the exchange sequencer: the shell around the pure matching engine. It sequences
+ * commands (one gap-free seq across symbols), journals them durably before acknowledging, applies
+ * them to one book per symbol, snapshots all books every N commands, recovers a data directory
+ * (snapshot + journal tail, torn tail truncated), verifies it, and lets a standby follow it.
+ */
+export { BookSet, symbolProblem } from './book-set.ts';
+export { type Durability, JournalBacklogFullError, JournalFailedError, JournalWriter } from './journal.ts';
+export {
+  encodeRecord,
+  JournalCorruptError,
+  type JournalRecord,
+  type JournalScan,
+  type JournalTail,
+  scanJournal,
+} from './journal-format.ts';
+export { sequencerLimits } from './limits.ts';
+export {
+  DataDirectoryDamagedError,
+  journalFileName,
+  type RecoveredState,
+  recoverState,
+  truncateJournal,
+  type VerifyReport,
+  verifyDataDirectory,
+} from './recovery.ts';
+export {
+  type BookView,
+  type RecoveryReport,
+  type SequencedResult,
+  Sequencer,
+  type SequencerOptions,
+  type UnsequencedCommand,
+} from './sequencer.ts';
+export { type ExchangeSnapshot, listSnapshots, readSnapshot, snapshotFileName } from './snapshot-store.ts';
+export { Standby, type StandbyOptions } from './standby.ts';

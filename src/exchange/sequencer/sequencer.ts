@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BookCommand, BookEvent, BookLimits, OrderBook } from '../matching/index.ts';
+import { symbolProblem } from './book-set.ts';
+import { type Durability, JournalWriter } from './journal.ts';
+import { journalFileName, type RecoveredState, recoverState, truncateJournal } from './recovery.ts';
+import { removeTempSnapshots, writeSnapshot } from './snapshot-store.ts';
+
+/** A book command before the sequencer gives it its seq. */
+export type UnsequencedCommand = BookCommand extends infer C
+  ? C extends BookCommand
+    ? Omit<C, 'seq'>
+    : never
+  : never;
+
+export interface SequencerOptions {
+  /** When a submit resolves; see Durability. Default 'batch' (group commit). */
+  durability?: Durability;
+  /** Write a snapshot of all books after every this many commands; 0 = never. Default 100,000. */
+  snapshotEveryCommands?: number;
+  bookLimits?: Partial<BookLimits>;
+}
+
+export interface SequencedResult {
+  seq: number;
+  symbol: string;
+  /** The book's events for this command; each carries `seq`. */
+  events: BookEvent[];
+}
+
+/** What readers (market data, queries) may do with a live book: everything but apply. */
+export type BookView = Omit<OrderBook, 'apply' | 'applyTo'>;
+
+/** How the data directory was found on open. */
+export type RecoveryReport = Omit<RecoveredState, 'books'> & { truncatedBytes: number };
+
+/**
+ * The shell around the pure engine: gives every inbound command the next gap-free seq (one sequence
+ * across symbols), journals it, applies it to its symbol's book and resolves with the events only
+ * once the journal record is durable. Books are updated before durability (so the next command sees
+ * them), but nothing leaves through `submit` before its record is durable. One sequencer per data
+ * directory (not locked here: the leader lease decides who runs).
+ */
+export class Sequencer {
+  private seq: number;
+  private lastRecordOffset: number;
+  private commandsSinceSnapshot = 0;
+  private snapshotting: Promise<void> | null = null;
+  private snapshotError: Error | null = null;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly state: RecoveredState,
+    private readonly journal: JournalWriter,
+    private readonly snapshotEveryCommands: number,
+    readonly recovery: RecoveryReport,
+  ) {
+    this.seq = state.lastSeq;
+    this.lastRecordOffset = state.lastRecordOffset;
+  }
+
+  /** Opens `dir` (created if missing): recovers the books and truncates a torn journal tail. */
+  static async open(dir: string, options: SequencerOptions = {}): Promise<Sequencer> {
+    mkdirSync(dir, { recursive: true });
+    removeTempSnapshots(dir);
+    const state = recoverState(dir, options.bookLimits);
+    const journalPath = join(dir, journalFileName);
+    const truncatedBytes = state.journalBytes - state.journalEndOffset;
+    if (truncatedBytes > 0) truncateJournal(journalPath, state.journalEndOffset);
+    const journal = await JournalWriter.open(journalPath, state.journalEndOffset, options.durability);
+    const { books: _books, ...report } = state;
+    const every = options.snapshotEveryCommands ?? 100_000;
+    if (!Number.isSafeInteger(every) || every < 0) throw new RangeError('snapshotEveryCommands must be ≥ 0');
+    return new Sequencer(dir, state, journal, every, { ...report, truncatedBytes });
+  }
+
+  /** Seq of the last command sequenced (0 before the first). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get durability(): Durability {
+    return this.journal.durability;
+  }
+
+  /** Records journaled but not yet durable. */
+  get pendingRecords(): number {
+    return this.journal.pendingRecords;
+  }
+
+  /** The book of `symbol`, for reads (L1/L2/L3). */
+  book(symbol: string): BookView | undefined {
+    return this.state.books.book(symbol);
+  }
+
+  symbols(): string[] {
+    return this.state.books.symbols();
+  }
+
+  /** SHA-256 over the symbol-sorted per-book state hashes. */
+  stateHash(): string {
+    return this.state.books.stateHash();
+  }
+
+  /**
+   * Sequences, journals and applies one command. Throws (rejects) without using a seq when the
+   * symbol is invalid, the books are full, or the journal is failed or backlogged.
+   */
+  submit(symbol: string, command: UnsequencedCommand): Promise<SequencedResult> {
+    try {
+      const problem = symbolProblem(symbol);
+      if (problem) throw new RangeError(problem);
+      if (!this.state.books.canApply(symbol)) throw new RangeError('booksMax books already exist');
+      this.journal.assertCanAppend();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const seq = this.seq + 1;
+    const sequenced = { ...command, seq } as BookCommand;
+    const { offset, durable } = this.journal.append({ seq, symbol, command: sequenced });
+    this.seq = seq;
+    this.lastRecordOffset = offset;
+    const events = this.state.books.apply(symbol, sequenced);
+    this.maybeSnapshot(durable);
+    return durable.then(() => ({ seq, symbol, events }));
+  }
+
+  /** Writes a snapshot of the current books now (after the journal is synced up to them). */
+  async snapshotNow(): Promise<number> {
+    while (this.snapshotting) await this.snapshotting;
+    const seq = this.seq;
+    const writing = this.writeSnapshotAt(seq, this.lastRecordOffset);
+    this.snapshotting = writing.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await writing;
+    } finally {
+      this.snapshotting = null;
+    }
+    return seq;
+  }
+
+  /** Waits for pending records and the snapshot in progress, then closes the journal. */
+  async close(): Promise<void> {
+    await this.snapshotting;
+    await this.journal.close();
+    if (this.snapshotError) throw this.snapshotError;
+  }
+
+  private maybeSnapshot(durable: Promise<void>): void {
+    if (this.snapshotEveryCommands === 0) return;
+    this.commandsSinceSnapshot++;
+    if (this.commandsSinceSnapshot < this.snapshotEveryCommands || this.snapshotting) return;
+    this.commandsSinceSnapshot = 0;
+    // The books are copied now, at this seq; the file is written once the journal holds this seq
+    // durably, so a snapshot is never ahead of the journal.
+    const seq = this.seq;
+    const lastRecordOffset = this.lastRecordOffset;
+    const books = this.state.books.snapshot();
+    this.snapshotting = durable
+      .then(() => this.journal.sync())
+      .then(() => writeSnapshot(this.dir, { seq, lastRecordOffset, books }))
+      .then(
+        () => undefined,
+        (error: Error) => {
+          // A failed snapshot loses nothing (the journal has every command); report it on close.
+          this.snapshotError = error;
+        },
+      )
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  private async writeSnapshotAt(seq: number, lastRecordOffset: number): Promise<void> {
+    const books = this.state.books.snapshot();
+    await this.journal.sync();
+    await writeSnapshot(this.dir, { seq, lastRecordOffset, books });
+  }
+}

@@ -1,0 +1,107 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BookLimits } from '../matching/index.ts';
+import type { BookSet } from './book-set.ts';
+import { type JournalTail, scanJournal } from './journal-format.ts';
+import { sequencerLimits } from './limits.ts';
+import { journalFileName, recoverState } from './recovery.ts';
+
+export interface StandbyOptions {
+  /** Poll interval of start(). Default 50 ms. */
+  pollIntervalMs?: number;
+  bookLimits?: Partial<BookLimits>;
+}
+
+/**
+ * Follows a primary's data directory read-only: starts from its latest valid snapshot and journal,
+ * then polls the journal's size and applies each new complete record to its own books. An
+ * incomplete or not-yet-valid record at the end is simply waited for (the primary may be writing
+ * it); the standby never truncates anything. Failover (taking over as writer) is not done here.
+ */
+export class Standby {
+  private readonly books: BookSet;
+  private readonly journal: string;
+  private offset: number;
+  private seq: number;
+  private lag = 0;
+  private tailValue: JournalTail = { kind: 'clean' };
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    dir: string,
+    private readonly options: StandbyOptions = {},
+  ) {
+    const state = recoverState(dir, options.bookLimits);
+    this.books = state.books;
+    this.journal = join(dir, journalFileName);
+    this.offset = state.journalEndOffset;
+    this.seq = state.lastSeq;
+  }
+
+  /** Seq of the last record applied. */
+  get appliedSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Records that were waiting in the journal when the last poll started and that it did not apply:
+   * 0 when the last poll caught up. A poll reads at most standbyPollBytesMax.
+   */
+  get lagRecords(): number {
+    return this.lag;
+  }
+
+  /** Journal bytes not yet applied, measured now. */
+  lagBytes(): number {
+    return existsSync(this.journal) ? Math.max(0, statSync(this.journal).size - this.offset) : 0;
+  }
+
+  /** How the journal ended at the last poll ('torn' while the primary is mid-write is normal). */
+  get tail(): JournalTail {
+    return this.tailValue;
+  }
+
+  stateHash(): string {
+    return this.books.stateHash();
+  }
+
+  symbols(): string[] {
+    return this.books.symbols();
+  }
+
+  /** Applies the complete records written since the last poll; returns how many. */
+  poll(): number {
+    if (!existsSync(this.journal)) return 0;
+    const scan = scanJournal(
+      this.journal,
+      { fromOffset: this.offset, firstSeq: this.seq + 1, bytesMax: sequencerLimits.standbyPollBytesMax },
+      (record) => this.books.apply(record.symbol, record.command),
+    );
+    this.offset = scan.validEndOffset;
+    this.seq = scan.lastSeq;
+    this.tailValue = scan.tail;
+    this.lag = scan.validEndOffset < scan.fileBytes && scan.tail.kind === 'clean' ? this.countAhead() : 0;
+    return scan.records;
+  }
+
+  /** Polls every pollIntervalMs until stop(). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.poll(), this.options.pollIntervalMs ?? 50);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // After a poll stopped at standbyPollBytesMax: counts (decodes, does not apply) the complete
+  // records still ahead, reading in bounded chunks.
+  private countAhead(): number {
+    let count = 0;
+    scanJournal(this.journal, { fromOffset: this.offset, firstSeq: this.seq + 1 }, () => {
+      count++;
+    });
+    return count;
+  }
+}

@@ -1,0 +1,99 @@
+import type { UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+
+/** Small seeded PRNG (mulberry32): the same seed gives the same workload on every machine. */
+export class Prng {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  }
+
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)]!;
+  }
+}
+
+export const workloadSymbols = ['AAPL', 'MSFT', 'TSLA'] as const;
+const accounts = ['m1', 'm2', 'm3', 'm4'];
+
+export interface WorkloadItem {
+  symbol: string;
+  command: UnsequencedCommand;
+}
+
+/**
+ * A seeded stream of commands over three symbols: crossing limit orders (GTC/DAY/IOC/FOK), a few
+ * market orders, cancels and replaces of earlier ids (some no longer resting), and a rare session
+ * close. Item i depends only on the seed and i, so a crashed child's commands can be regenerated.
+ */
+export function* workload(seed: number): Generator<WorkloadItem> {
+  const rng = new Prng(seed);
+  const ids: Record<string, number[]> = {};
+  let nextId = 1;
+  for (;;) {
+    const symbol = rng.pick(workloadSymbols);
+    const known = ids[symbol] ?? [];
+    ids[symbol] = known;
+    const roll = rng.next();
+    if (roll < 0.6 || known.length === 0) {
+      const orderId = nextId++;
+      known.push(orderId);
+      if (known.length > 200) known.shift();
+      const market = rng.next() < 0.05;
+      const side = rng.next() < 0.5 ? 'buy' : 'sell';
+      // Mostly passive prices (buys low, sells high) so books build depth, with some overlap.
+      const priceTicks = side === 'buy' ? rng.int(985, 1003) : rng.int(997, 1015);
+      yield {
+        symbol,
+        command: {
+          type: 'new',
+          orderId,
+          account: rng.pick(accounts),
+          side,
+          orderType: market ? 'market' : 'limit',
+          priceTicks: market ? undefined : priceTicks,
+          quantityLots: rng.int(1, 50),
+          timeInForce: market ? 'IOC' : rng.pick(['GTC', 'GTC', 'DAY', 'IOC', 'FOK'] as const),
+          stp: rng.pick(['none', 'none', 'cancel_newest', 'cancel_oldest'] as const),
+        },
+      };
+    } else if (roll < 0.85) {
+      yield { symbol, command: { type: 'cancel', orderId: rng.pick(known) } };
+    } else if (roll < 0.999) {
+      yield {
+        symbol,
+        command: {
+          type: 'replace',
+          orderId: rng.pick(known),
+          quantityLots: rng.int(1, 60),
+          priceTicks: rng.int(990, 1010),
+        },
+      };
+    } else {
+      known.length = 0;
+      yield { symbol, command: { type: 'expire_day_orders' } };
+    }
+  }
+}
+
+/** The first `count` items of the seeded workload. */
+export function takeWorkload(seed: number, count: number): WorkloadItem[] {
+  const out: WorkloadItem[] = [];
+  for (const item of workload(seed)) {
+    if (out.length === count) break;
+    out.push(item);
+  }
+  return out;
+}
