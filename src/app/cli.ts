@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../platform/config.ts';
 
@@ -10,6 +12,9 @@ Commands:
   admin create <loginId>              create an admin; the password is read from KINYU_ADMIN_PASSWORD
                                       or generated and printed once
   admin reset-password <loginId>      set a temporary password (printed once; must be changed at login)
+  exchange verify [dir]               replay an exchange journal from zero and from its latest snapshot
+                                      and check both give the same state (default dir: $KINYU_DATA_DIR/exchange);
+                                      run it on a stopped directory; exits 2 when they differ
 
 Configuration comes from environment variables; see docs/operations.md.`;
 
@@ -26,6 +31,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const env = { ...process.env, ...(values.roles ? { KINYU_ROLES: values.roles } : {}) };
   const config = loadConfig(env);
+  if (command === 'exchange') {
+    if (sub !== 'verify') {
+      console.error(usage);
+      return 1;
+    }
+    return verifyExchange(arg ?? path.join(config.dataDir, 'exchange'));
+  }
   const runtime = await import('./runtime.ts');
   switch (command) {
     case 'start':
@@ -45,6 +57,25 @@ async function main(argv: string[]): Promise<number> {
       console.error(`Unknown command "${command}".\n\n${usage}`);
       return 1;
   }
+}
+
+/** `kinyu exchange verify`: no database needed, only the journal and snapshots. */
+async function verifyExchange(dir: string): Promise<number> {
+  const { journalFileName, verifyDataDirectory } = await import('../exchange/sequencer/index.ts');
+  if (!existsSync(path.join(dir, journalFileName))) {
+    console.error(`No exchange journal (${journalFileName}) in ${dir}`);
+    return 1;
+  }
+  const report = verifyDataDirectory(dir);
+  console.log(
+    [
+      `journal:    ${report.commands} commands, last seq ${report.lastSeq}, tail ${report.tail.kind}`,
+      `from zero:  ${report.stateHash}`,
+      `from snapshot ${report.snapshotSeq ?? '(none)'} + ${report.replayedFromSnapshot} commands: ${report.recoveredStateHash ?? '(could not recover)'}`,
+      report.match ? 'match: the journal and the snapshots agree' : `MISMATCH: ${report.problem}`,
+    ].join('\n'),
+  );
+  return report.match ? 0 : 2;
 }
 
 main(process.argv.slice(2)).then(
