@@ -11,6 +11,7 @@
  *    the ratio of the two throughputs must stay ≥ 0.5.
  * Figures go to stdout; docs/exchange-matching.md records them.
  */
+
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import {
   workloadKinds,
 } from '../src/exchange/matching/bench-workload.ts';
 import { type EventSink, FastOrderBook } from '../src/exchange/matching/index.ts';
+import { mulberry32 } from '../test/support/prng.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,18 +126,6 @@ function benchWorkload(name: string, file: string): void {
 
 // ---- deep book ----
 
-/** Seeded PRNG (mulberry32) so both depths get the same stream. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 const midTicks = 100_000;
 const bookSpanTicks = 5_000;
 const streamMessages = 1_000_000;
@@ -194,7 +184,7 @@ const recentOrders = 4_096;
  * the ~4,096 newest live orders, as with market makers re-quoting near the top of the book.
  */
 function deepBookWorkloads(resting: number, targeting: Targeting): { build: Workload; stream: Workload } {
-  const random = prng(23);
+  const random = mulberry32(23);
   const passive = (side: number) => {
     const distance = 1 + Math.floor(random() * bookSpanTicks);
     return side === 0 ? midTicks - distance : midTicks + distance;
@@ -209,7 +199,7 @@ function deepBookWorkloads(resting: number, targeting: Targeting): { build: Work
     sideOf.set(id, side);
   }
   const stream = new WorkloadBuilder(streamMessages);
-  const streamRandom = prng(42);
+  const streamRandom = mulberry32(42);
   let nextId = resting + 1;
   const takeFromPool = () => {
     const recent = targeting === 'recent' && streamRandom() < recentShare;

@@ -103,6 +103,14 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(async (app: FastifyInsta
   });
 });
 
+interface KeyRow {
+  request_hash: string;
+  state: 'in_progress' | 'done';
+  response_status: number | null;
+  response_type: string | null;
+  response_body: string | null;
+}
+
 interface StoredResponse {
   status: number;
   type: string;
@@ -121,14 +129,7 @@ async function claim(
   const expiresAt = new Date(now.getTime() + options.ttlHours * 3_600_000);
   const lockedUntil = new Date(now.getTime() + inProgressTimeoutMs);
   // Insert, or take over a row that expired or whose request died mid-way; otherwise report what is there.
-  const { rows } = await options.pool.query<{
-    claimed: boolean;
-    request_hash: string;
-    state: string;
-    response_status: number | null;
-    response_type: string | null;
-    response_body: string | null;
-  }>(
+  const { rows } = await options.pool.query<{ claimed: boolean }>(
     `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
      VALUES ($1, $2, $3, 'in_progress', $4, $5, $6)
      ON CONFLICT (scope, key) DO UPDATE
@@ -137,17 +138,11 @@ async function claim(
            locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
        WHERE idempotency_keys.expires_at <= $4
           OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until <= $4)
-     RETURNING true AS claimed, request_hash, state, response_status, response_type, response_body`,
+     RETURNING true AS claimed`,
     [scope, key, hash, now, lockedUntil, expiresAt],
   );
   if (rows.length > 0) return undefined;
-  const existing = await options.pool.query<{
-    request_hash: string;
-    state: string;
-    response_status: number | null;
-    response_type: string | null;
-    response_body: string | null;
-  }>(
+  const existing = await options.pool.query<KeyRow>(
     'SELECT request_hash, state, response_status, response_type, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2',
     [scope, key],
   );

@@ -1,35 +1,8 @@
 import type { BookCommand, StpMode, TimeInForce } from '../../../src/exchange/matching/index.ts';
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same commands on every machine. */
-export class Prng {
-  private state: number;
+import { Prng } from '../../support/prng.ts';
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-
-  /** Uniform integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-}
+export { Prng };
 
 const accounts = ['acct-a', 'acct-b', 'acct-c'];
 const timesInForce: readonly TimeInForce[] = ['GTC', 'GTC', 'GTC', 'DAY', 'DAY', 'IOC', 'IOC', 'FOK'];

@@ -1,29 +1,8 @@
 import type { UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same workload on every machine. */
-export class Prng {
-  private state: number;
+import { Prng } from '../../support/prng.ts';
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-}
+export { Prng };
 
 export const workloadSymbols = ['AAPL', 'MSFT', 'TSLA'] as const;
 const accounts = ['m1', 'm2', 'm3', 'm4'];
