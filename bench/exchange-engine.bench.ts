@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import {
+  allocateWorkload,
   decodeWorkload,
   type Workload,
   WorkloadCommands,
@@ -136,16 +137,7 @@ class WorkloadBuilder {
   private i = 0;
 
   constructor(count: number) {
-    this.w = {
-      count,
-      kinds: new Uint8Array(count),
-      sides: new Uint8Array(count),
-      iocs: new Uint8Array(count),
-      quantities: new Uint32Array(count),
-      seqs: new Float64Array(count),
-      orderIds: new Float64Array(count),
-      prices: new Float64Array(count),
-    };
+    this.w = allocateWorkload(count);
   }
 
   push(

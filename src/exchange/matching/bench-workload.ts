@@ -36,6 +36,20 @@ export interface Workload {
   prices: Float64Array;
 }
 
+/** Zeroed columns for `count` workload messages. */
+export function allocateWorkload(count: number): Workload {
+  return {
+    count,
+    kinds: new Uint8Array(count),
+    sides: new Uint8Array(count),
+    iocs: new Uint8Array(count),
+    quantities: new Uint32Array(count),
+    seqs: new Float64Array(count),
+    orderIds: new Float64Array(count),
+    prices: new Float64Array(count),
+  };
+}
+
 /** Decodes the binary workload (after gunzip); asserts the header and record sizes. */
 export function decodeWorkload(bytes: Uint8Array): Workload {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -47,16 +61,7 @@ export function decodeWorkload(bytes: Uint8Array): Workload {
     bytes.byteLength === headerBytes + count * recordBytes,
     `workload size does not match ${count} records`,
   );
-  const w: Workload = {
-    count,
-    kinds: new Uint8Array(count),
-    sides: new Uint8Array(count),
-    iocs: new Uint8Array(count),
-    quantities: new Uint32Array(count),
-    seqs: new Float64Array(count),
-    orderIds: new Float64Array(count),
-    prices: new Float64Array(count),
-  };
+  const w = allocateWorkload(count);
   for (let i = 0; i < count; i++) decodeRecord(view, headerBytes + i * recordBytes, i, w);
   return w;
 }

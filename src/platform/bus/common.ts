@@ -49,6 +49,19 @@ export function checkName(kind: 'topic' | 'group', name: string): void {
 }
 
 /** Validates a message and turns it into its stored form. JSON only, so both buses behave alike. */
+/** Validates a publish batch (topic name, batch size, every message) and encodes it, writing nothing. */
+export function encodeBatch(
+  topic: string,
+  messages: readonly OutgoingMessage[],
+  newId: IdGenerator,
+): EncodedMessage[] {
+  checkName('topic', topic);
+  if (messages.length > busLimits.publishBatchMessagesMax) {
+    throw new RangeError(`bus: at most ${busLimits.publishBatchMessagesMax} messages per batch`);
+  }
+  return messages.map((message) => encodeMessage(message, newId));
+}
+
 export function encodeMessage(message: OutgoingMessage, newId: IdGenerator): EncodedMessage {
   const { key } = message;
   if (typeof key !== 'string' || key.length === 0 || key.length > busLimits.keyLengthMax) {

@@ -11,7 +11,7 @@ import {
   clampListLimit,
   decodeMessage,
   type EncodedMessage,
-  encodeMessage,
+  encodeBatch,
   type HandlerOutcome,
   type ResolvedSubscribeOptions,
   resolveSubscribeOptions,
@@ -109,11 +109,7 @@ export class MemoryBus implements Bus, BusInternals {
     options: PublishOptions = {},
   ): Promise<string[]> {
     if (this.#closed) throw busClosedError();
-    checkName('topic', topic);
-    if (messages.length > busLimits.publishBatchMessagesMax) {
-      throw new RangeError(`bus: at most ${busLimits.publishBatchMessagesMax} messages per batch`);
-    }
-    const encoded = messages.map((message) => encodeMessage(message, this.#newId));
+    const encoded = encodeBatch(topic, messages, this.#newId);
     const log = this.#topic(topic);
     if (log.retained + encoded.length > this.#backlogMax)
       throw new BusBacklogFullError(topic, this.#backlogMax);

@@ -10,7 +10,7 @@ import {
   clampListLimit,
   decodeMessage,
   type EncodedMessage,
-  encodeMessage,
+  encodeBatch,
   partitionOf,
   resolveSubscribeOptions,
 } from './common.ts';
@@ -139,11 +139,7 @@ export class RedisStreamsBus implements Bus {
 
   async publishBatch(topic: string, messages: readonly OutgoingMessage[]): Promise<string[]> {
     if (this.#closed) throw busClosedError();
-    checkName('topic', topic);
-    if (messages.length > busLimits.publishBatchMessagesMax) {
-      throw new RangeError(`bus: at most ${busLimits.publishBatchMessagesMax} messages per batch`);
-    }
-    const encoded = messages.map((message) => encodeMessage(message, this.#ctx.newId));
+    const encoded = encodeBatch(topic, messages, this.#ctx.newId);
     await this.#append(topic, encoded);
     return encoded.map((message) => message.id);
   }
