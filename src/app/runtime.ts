@@ -18,6 +18,8 @@ import { startEmbeddedPostgres } from '../platform/sql/embedded.ts';
 import { migrate } from '../platform/sql/migrate.ts';
 import { createPool, databaseReachable, type Pool } from '../platform/sql/pool.ts';
 import { migrationSources } from './migrations.ts';
+import type { ModuleContext, StartedModule } from './module.ts';
+import { moduleStarters } from './modules.ts';
 import { configuredOrStoredSecret } from './secrets.ts';
 
 /** The database the system uses: external from DATABASE_URL, or the embedded server in dataDir. */
@@ -120,6 +122,22 @@ export async function startSystem(config: Config, options: StartOptions): Promis
     const identity = identityModule(config, database, logger, clock);
     await bootstrapAdmin(identity, config, announce);
     const metrics = createMetricsRegistry();
+    const context: ModuleContext = {
+      config,
+      pool: database.pool,
+      bus,
+      identity,
+      logger,
+      clock,
+      metrics,
+      announce,
+    };
+    const modules: StartedModule[] = [];
+    for (const start of moduleStarters) {
+      const started = await start(context);
+      modules.push(started);
+      stack.push({ name: started.name, stop: () => started.stop() });
+    }
     if (config.roles.includes('relay')) {
       const relay = new OutboxRelay(database.pool, bus, (level, message, fields) =>
         logger[level](fields ?? {}, message),
@@ -136,7 +154,7 @@ export async function startSystem(config: Config, options: StartOptions): Promis
       });
     }
     let url: string | undefined;
-    if (config.roles.includes('api')) {
+    if (config.roles.includes('api') || config.roles.includes('exchange')) {
       const app = await buildApp({
         logger,
         metrics,
@@ -147,9 +165,10 @@ export async function startSystem(config: Config, options: StartOptions): Promis
         readiness: [
           { name: 'database', check: () => databaseReachable(database.pool) },
           { name: 'bus', check: () => bus.ping() },
+          ...modules.flatMap((module) => module.readiness ?? []),
         ],
         hooks: [identity.authPlugin],
-        modules: [identity.routes],
+        modules: [identity.routes, ...modules.flatMap((module) => module.routes ?? [])],
         callerOf,
       });
       // Stopped first: no new requests, in-flight ones finish while the database is still there.

@@ -29,7 +29,12 @@ export interface Config {
   pgPoolMax: number;
 }
 
-export const allRoles = ['api', 'relay', 'workers'] as const;
+/**
+ * What one process does. api: the HTTP routes of identity, bank and brokerage; relay: the outbox
+ * relay; workers: bus consumers; exchange: the sequencer (one writer per exchange data directory),
+ * its projector and the exchange's HTTP and WebSocket routes.
+ */
+export const allRoles = ['api', 'relay', 'workers', 'exchange'] as const;
 
 export class ConfigError extends Error {
   readonly problems: string[];

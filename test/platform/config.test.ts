@@ -19,7 +19,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       databaseUrl: undefined,
       redisUrl: undefined,
-      roles: ['api', 'relay', 'workers'],
+      roles: ['api', 'relay', 'workers', 'exchange'],
       lockoutThreshold: 5,
       idempotencyTtlHours: 24,
     });

@@ -7,6 +7,7 @@
 export { BookSet, symbolProblem } from './book-set.ts';
 export { type Durability, JournalBacklogFullError, JournalFailedError, JournalWriter } from './journal.ts';
 export {
+  type CommandMeta,
   encodeRecord,
   JournalCorruptError,
   type JournalRecord,
@@ -19,6 +20,7 @@ export {
   DataDirectoryDamagedError,
   journalFileName,
   type RecoveredState,
+  type RecoverOptions,
   recoverState,
   truncateJournal,
   type VerifyReport,

@@ -8,7 +8,7 @@ import { sequencerLimits } from './limits.ts';
  *
  *   offset 0  u32 LE  payload length in bytes (1 … recordPayloadBytesMax)
  *   offset 4  u32 LE  CRC-32 (zlib/IEEE) of the payload
- *   offset 8  payload: UTF-8 JSON {"seq":n,"symbol":"…","command":{…,"seq":n}}
+ *   offset 8  payload: UTF-8 JSON {"seq":n,"symbol":"…","command":{…,"seq":n},"meta":{…}?}
  *
  * Seqs are gap-free from 1. A record that is cut short at the end of the file is 'torn'; one whose
  * length is out of range or whose CRC does not match is 'corrupt'. Both end the readable journal:
@@ -19,11 +19,26 @@ import { sequencerLimits } from './limits.ts';
 
 export const recordHeaderBytes = 8;
 
+/**
+ * Facts about a command that the shell knows and the book does not: when it was sequenced and on
+ * whose behalf. Journaled with the command, so every reader of the journal (projector, standby,
+ * replay) sees the same time and member without reading a clock.
+ */
+export interface CommandMeta {
+  /** Milliseconds since the epoch at which the sequencer accepted the command. */
+  time: number;
+  /** The exchange member that sent it (absent for system commands such as session close). */
+  member?: string | undefined;
+  /** The member's own id for a new order. */
+  clientOrderId?: string | undefined;
+}
+
 /** One sequenced command as the journal stores it. */
 export interface JournalRecord {
   seq: number;
   symbol: string;
   command: BookCommand;
+  meta?: CommandMeta | undefined;
 }
 
 /** Where and why a scan stopped. */
@@ -99,6 +114,8 @@ export interface ScanOptions {
   firstSeq: number;
   /** Stop after this many bytes have been read from fromOffset (at a record boundary). */
   bytesMax?: number;
+  /** Stop before the record whose seq would exceed this (the scan ends 'clean' there). */
+  seqMax?: number;
 }
 
 /**
@@ -143,7 +160,8 @@ function scanFd(
     chunkEnd = offset + readFully(fd, chunk, offset, Math.min(chunk.length, fileBytes - offset));
     return offset + bytes <= chunkEnd;
   };
-  while (offset < limitOffset) {
+  const seqMax = options.seqMax ?? Number.POSITIVE_INFINITY;
+  while (offset < limitOffset && seq <= seqMax) {
     if (!ensure(recordHeaderBytes)) {
       tail = { kind: 'torn', reason: 'short_header' };
       break;

@@ -31,14 +31,28 @@ export interface RecoveredState {
   tail: JournalTail;
 }
 
+export interface RecoverOptions {
+  /**
+   * Rebuild the state as of this seq instead of the latest: the newest snapshot at or before it,
+   * then journal records up to it. A reader that resumes from a checkpoint (the projector) uses it.
+   */
+  atMostSeq?: number;
+}
+
 /**
  * Rebuilds the books from `dir` without changing any file: the newest valid snapshot (skipping
  * corrupt ones), then the journal records after it up to the first torn or corrupt record.
  */
-export function recoverState(dir: string, limits: Partial<BookLimits> = {}): RecoveredState {
+export function recoverState(
+  dir: string,
+  limits: Partial<BookLimits> = {},
+  options: RecoverOptions = {},
+): RecoveredState {
   const journal = join(dir, journalFileName);
+  const seqMax = options.atMostSeq ?? Number.POSITIVE_INFINITY;
   const skippedSnapshots: RecoveredState['skippedSnapshots'] = [];
   for (const { seq, file } of listSnapshots(dir)) {
+    if (seq > seqMax) continue;
     const snapshot = readSnapshot(join(dir, file));
     if (typeof snapshot === 'string') {
       skippedSnapshots.push({ file, problem: snapshot });
@@ -49,16 +63,20 @@ export function recoverState(dir: string, limits: Partial<BookLimits> = {}): Rec
       continue;
     }
     const books = BookSet.restore(snapshot.books, limits);
-    const scan = replayAfterSnapshot(journal, books, snapshot.seq, snapshot.lastRecordOffset, file);
+    const scan = replayAfterSnapshot(journal, books, snapshot, file, seqMax);
     return { books, snapshotSeq: snapshot.seq, skippedSnapshots, ...summary(scan) };
   }
   const books = new BookSet(limits);
-  const scan = replayFromZero(journal, books);
+  const scan = replayFromZero(journal, books, seqMax);
   return { books, snapshotSeq: null, skippedSnapshots, ...summary(scan) };
 }
 
 /** Applies every journal record to `books` (fresh ones). */
-export function replayFromZero(journal: string, books: BookSet): JournalScan {
+export function replayFromZero(
+  journal: string,
+  books: BookSet,
+  seqMax = Number.POSITIVE_INFINITY,
+): JournalScan {
   if (!existsSync(journal)) {
     return {
       records: 0,
@@ -69,7 +87,7 @@ export function replayFromZero(journal: string, books: BookSet): JournalScan {
       tail: { kind: 'clean' },
     };
   }
-  return scanJournal(journal, { fromOffset: 0, firstSeq: 1 }, (record) => {
+  return scanJournal(journal, { fromOffset: 0, firstSeq: 1, seqMax }, (record) => {
     books.apply(record.symbol, record.command);
   });
 }
@@ -82,18 +100,18 @@ export function replayFromZero(journal: string, books: BookSet): JournalScan {
 function replayAfterSnapshot(
   journal: string,
   books: BookSet,
-  seq: number,
-  lastRecordOffset: number,
+  { seq, lastRecordOffset }: { seq: number; lastRecordOffset: number },
   file: string,
+  seqMax: number,
 ): JournalScan & { snapshotRecords: number } {
-  if (seq === 0) return { ...replayFromZero(journal, books), snapshotRecords: 0 };
+  if (seq === 0) return { ...replayFromZero(journal, books, seqMax), snapshotRecords: 0 };
   const damaged = (why: string) =>
     new DataDirectoryDamagedError(`${file} ends at seq ${seq} (offset ${lastRecordOffset}) but ${why}`);
   if (!existsSync(journal)) throw damaged(`${journalFileName} is missing`);
   let first = true;
   let scan: JournalScan;
   try {
-    scan = scanJournal(journal, { fromOffset: lastRecordOffset, firstSeq: seq }, (record) => {
+    scan = scanJournal(journal, { fromOffset: lastRecordOffset, firstSeq: seq, seqMax }, (record) => {
       if (first) first = false;
       else books.apply(record.symbol, record.command);
     });

@@ -1,16 +1,22 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BookCommand, BookEvent, BookLimits, OrderBook } from '../matching/index.ts';
+import type { BookCommand, BookEvent, BookLimits, NewOrderCommand, OrderBook } from '../matching/index.ts';
 import { symbolProblem } from './book-set.ts';
 import { type Durability, JournalWriter } from './journal.ts';
+import type { CommandMeta } from './journal-format.ts';
 import { journalFileName, type RecoveredState, recoverState, truncateJournal } from './recovery.ts';
 import { removeTempSnapshots, writeSnapshot } from './snapshot-store.ts';
 
-/** A book command before the sequencer gives it its seq. */
+/**
+ * A book command before the sequencer gives it its seq. A new order without `orderId` gets its
+ * seq as its id: unique across symbols and restarts, with no second counter to recover.
+ */
 export type UnsequencedCommand = BookCommand extends infer C
-  ? C extends BookCommand
-    ? Omit<C, 'seq'>
-    : never
+  ? C extends NewOrderCommand
+    ? Omit<C, 'seq' | 'orderId'> & { orderId?: number }
+    : C extends BookCommand
+      ? Omit<C, 'seq'>
+      : never
   : never;
 
 export interface SequencerOptions {
@@ -26,6 +32,8 @@ export interface SequencedResult {
   symbol: string;
   /** The book's events for this command; each carries `seq`. */
   events: BookEvent[];
+  /** As journaled with the command. */
+  meta: CommandMeta | undefined;
 }
 
 /** What readers (market data, queries) may do with a live book: everything but apply. */
@@ -106,7 +114,7 @@ export class Sequencer {
    * Sequences, journals and applies one command. Throws (rejects) without using a seq when the
    * symbol is invalid, the books are full, or the journal is failed or backlogged.
    */
-  submit(symbol: string, command: UnsequencedCommand): Promise<SequencedResult> {
+  submit(symbol: string, command: UnsequencedCommand, meta?: CommandMeta): Promise<SequencedResult> {
     try {
       const problem = symbolProblem(symbol);
       if (problem) throw new RangeError(problem);
@@ -116,13 +124,19 @@ export class Sequencer {
       return Promise.reject(error);
     }
     const seq = this.seq + 1;
-    const sequenced = { ...command, seq } as BookCommand;
-    const { offset, durable } = this.journal.append({ seq, symbol, command: sequenced });
+    const sequenced = (
+      command.type === 'new' && command.orderId === undefined
+        ? { ...command, seq, orderId: seq }
+        : { ...command, seq }
+    ) as BookCommand;
+    const { offset, durable } = this.journal.append(
+      meta === undefined ? { seq, symbol, command: sequenced } : { seq, symbol, command: sequenced, meta },
+    );
     this.seq = seq;
     this.lastRecordOffset = offset;
     const events = this.state.books.apply(symbol, sequenced);
     this.maybeSnapshot(durable);
-    return durable.then(() => ({ seq, symbol, events }));
+    return durable.then(() => ({ seq, symbol, events, meta }));
   }
 
   /** Writes a snapshot of the current books now (after the journal is synced up to them). */

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BookLimits } from '../matching/index.ts';
+import type { BookEvent, BookLimits } from '../matching/index.ts';
 import type { BookSet } from './book-set.ts';
-import { type JournalTail, scanJournal } from './journal-format.ts';
+import { type JournalRecord, type JournalTail, scanJournal } from './journal-format.ts';
 import { sequencerLimits } from './limits.ts';
 import { journalFileName, recoverState } from './recovery.ts';
 
@@ -10,6 +10,14 @@ export interface StandbyOptions {
   /** Poll interval of start(). Default 50 ms. */
   pollIntervalMs?: number;
   bookLimits?: Partial<BookLimits>;
+  /**
+   * Start from the state as of this seq (the newest snapshot at or before it, then the journal up
+   * to it) instead of the latest, so that every later record reaches `onApplied`. A reader resuming
+   * from its checkpoint passes the checkpoint.
+   */
+  startAtSeq?: number;
+  /** Called with each record applied by poll() and the events the books produced for it. */
+  onApplied?: (record: JournalRecord, events: BookEvent[]) => void;
 }
 
 /**
@@ -31,7 +39,11 @@ export class Standby {
     dir: string,
     private readonly options: StandbyOptions = {},
   ) {
-    const state = recoverState(dir, options.bookLimits);
+    const state = recoverState(
+      dir,
+      options.bookLimits,
+      options.startAtSeq === undefined ? {} : { atMostSeq: options.startAtSeq },
+    );
     this.books = state.books;
     this.journal = join(dir, journalFileName);
     this.offset = state.journalEndOffset;
@@ -75,7 +87,10 @@ export class Standby {
     const scan = scanJournal(
       this.journal,
       { fromOffset: this.offset, firstSeq: this.seq + 1, bytesMax: sequencerLimits.standbyPollBytesMax },
-      (record) => this.books.apply(record.symbol, record.command),
+      (record) => {
+        const events = this.books.apply(record.symbol, record.command);
+        this.options.onApplied?.(record, events);
+      },
     );
     this.offset = scan.validEndOffset;
     this.seq = scan.lastSeq;

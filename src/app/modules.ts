@@ -1,0 +1,4 @@
+import type { ModuleStarter } from './module.ts';
+
+/** The business modules this system runs, in start order (identity is built into the runtime). */
+export const moduleStarters: ModuleStarter[] = [];

@@ -1,0 +1,193 @@
+import type {
+  BookEvent,
+  CancelReason,
+  OrderType,
+  RejectReason,
+  Side,
+  TimeInForce,
+} from '../matching/index.ts';
+import type { JournalRecord } from '../sequencer/index.ts';
+
+/** An order's lifecycle as members see it (the seed's status values). */
+export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected' | 'expired';
+
+export const openStatuses: readonly OrderStatus[] = ['new', 'partially_filled'];
+
+/**
+ * One order as the exchange reports it, in ticks and lots (views convert with the instrument).
+ * Built only from journal records and the events the books produced for them, so the sequencer's
+ * copy and the projector's copy agree after the same records.
+ */
+export interface OrderState {
+  orderId: number;
+  symbol: string;
+  member: string;
+  /** The member's sub-account as it sent it ('' when it sent none). */
+  account: string;
+  clientOrderId: string | null;
+  side: Side;
+  orderType: OrderType;
+  timeInForce: TimeInForce;
+  postOnly: boolean;
+  /** Current limit price; null for market orders. */
+  priceTicks: number | null;
+  /** Filled plus open quantity (changes when a replace changes the open quantity). */
+  quantityLots: number;
+  filledLots: number;
+  /** Open quantity; 0 once the order is final. */
+  remainingLots: number;
+  status: OrderStatus;
+  rejectReason: RejectReason | null;
+  cancelReason: CancelReason | null;
+  /** Epoch milliseconds from the journal record's meta. */
+  createdAt: number;
+  updatedAt: number;
+  /** Seq of the last command that changed the order. */
+  lastSeq: number;
+}
+
+/** The book's STP account for a member's sub-account: one member never self-trades across members. */
+export function bookAccount(member: string, account: string): string {
+  return `${member}:${account}`;
+}
+
+/** The sub-account part of a book account written by bookAccount. */
+export function subAccount(bookAccountId: string): string {
+  const colon = bookAccountId.indexOf(':');
+  return colon < 0 ? bookAccountId : bookAccountId.slice(colon + 1);
+}
+
+export function isOpen(status: OrderStatus): boolean {
+  return status === 'new' || status === 'partially_filled';
+}
+
+/**
+ * The open orders and what one sequenced command did to them. Pure and deterministic: apply() folds
+ * a journal record and its book events into order states and returns every state it changed (new
+ * objects; callers may keep them). Final orders leave the open set; their last state is returned.
+ */
+export class OrderTracker {
+  private readonly open = new Map<number, OrderState>();
+
+  /** Loads open orders (from a projection) before applying later records. */
+  load(states: Iterable<OrderState>): void {
+    for (const state of states) {
+      if (!isOpen(state.status)) throw new RangeError(`order ${state.orderId} is ${state.status}, not open`);
+      this.open.set(state.orderId, state);
+    }
+  }
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** The open order with this id, if any. */
+  get(orderId: number): OrderState | undefined {
+    return this.open.get(orderId);
+  }
+
+  openOrders(): IterableIterator<OrderState> {
+    return this.open.values();
+  }
+
+  apply(record: JournalRecord, events: readonly BookEvent[]): OrderState[] {
+    const time = record.meta?.time ?? 0;
+    const changed = new Map<number, OrderState>();
+    const touch = (orderId: number): OrderState | undefined => {
+      const current = changed.get(orderId) ?? this.open.get(orderId);
+      if (!current) return undefined;
+      const next = { ...current, updatedAt: time, lastSeq: record.seq };
+      changed.set(orderId, next);
+      return next;
+    };
+    const command = record.command;
+    if (command.type === 'new') {
+      changed.set(command.orderId, {
+        orderId: command.orderId,
+        symbol: record.symbol,
+        member: record.meta?.member ?? '',
+        account: subAccount(command.account),
+        clientOrderId: record.meta?.clientOrderId ?? null,
+        side: command.side,
+        orderType: command.orderType,
+        timeInForce: command.timeInForce,
+        postOnly: command.postOnly ?? false,
+        priceTicks: command.priceTicks ?? null,
+        quantityLots: command.quantityLots,
+        filledLots: 0,
+        remainingLots: command.quantityLots,
+        status: 'new',
+        rejectReason: null,
+        cancelReason: null,
+        createdAt: time,
+        updatedAt: time,
+        lastSeq: record.seq,
+      });
+    }
+    for (const event of events) {
+      switch (event.type) {
+        case 'accepted':
+          break;
+        case 'rejected': {
+          // A rejected cancel or replace leaves its target as it was; only a new order is rejected.
+          if (command.type !== 'new' || event.orderId !== command.orderId) break;
+          const order = touch(event.orderId);
+          if (order) {
+            // A market order that meets an empty opposite side is cancelled, with the reason.
+            order.status = event.reason === 'no_liquidity' ? 'canceled' : 'rejected';
+            order.rejectReason = event.reason;
+            order.remainingLots = 0;
+          }
+          break;
+        }
+        case 'trade': {
+          fill(touch(event.makerOrderId), event.quantityLots, event.makerRemainingLots);
+          fill(touch(event.takerOrderId), event.quantityLots, event.takerRemainingLots);
+          break;
+        }
+        case 'cancelled': {
+          const order = touch(event.orderId);
+          if (order) {
+            order.status = 'canceled';
+            order.cancelReason = event.reason;
+            order.remainingLots = 0;
+          }
+          break;
+        }
+        case 'expired': {
+          const order = touch(event.orderId);
+          if (order) {
+            order.status = 'expired';
+            order.remainingLots = 0;
+          }
+          break;
+        }
+        case 'replaced': {
+          const order = touch(event.orderId);
+          if (order) {
+            order.priceTicks = event.priceTicks;
+            order.remainingLots = event.quantityLots;
+            order.quantityLots = order.filledLots + event.quantityLots;
+          }
+          break;
+        }
+        default: {
+          const unknown: never = event;
+          throw new Error(`unknown event ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
+    for (const [orderId, state] of changed) {
+      if (isOpen(state.status)) this.open.set(orderId, state);
+      else this.open.delete(orderId);
+    }
+    return [...changed.values()];
+  }
+}
+
+function fill(order: OrderState | undefined, quantityLots: number, remainingLots: number): void {
+  if (!order) return;
+  order.filledLots += quantityLots;
+  order.remainingLots = remainingLots;
+  order.status = remainingLots === 0 ? 'filled' : 'partially_filled';
+}
