@@ -7,7 +7,7 @@ import type { LockoutPolicy } from './domain/lockout.ts';
 import { checkLoginId, checkPassword, describeViolation } from './domain/password-policy.ts';
 import type { UserView } from './domain/types.ts';
 import type { PasswordHasher } from './password-hash.ts';
-import { appendEvent, type IdentityEventType, type UserRecord } from './repository.ts';
+import { type ApiKeyRecord, appendEvent, type IdentityEventType, type UserRecord } from './repository.ts';
 import type { TokenService } from './tokens.ts';
 
 /** What every part of the identity service shares. Built once by `createIdentityService`. */
@@ -19,6 +19,9 @@ export interface IdentityContext {
   tokens: TokenService;
   lockout: LockoutPolicy;
   log: Logger | undefined;
+  /** Active API keys read in the last `apiKeyCacheMs`, by key id (see authenticateApiKey). */
+  apiKeyCache: Map<string, { key: ApiKeyRecord; readAt: number }>;
+  apiKeyCacheMs: number;
 }
 
 /** Records one audit event in the caller's transaction. */

@@ -11,7 +11,7 @@ export {
   type OwnedResource,
 } from './access.ts';
 export type { EnsureAdminResult } from './admin.ts';
-export type { ApiKeyPage, ApiKeyView, IssuedApiKey } from './api-keys.ts';
+export type { ApiKeyPage, ApiKeyRequest, ApiKeyView, IssuedApiKey } from './api-keys.ts';
 export type {
   AnonymousPrincipal,
   ApiKeyRole,
@@ -22,6 +22,7 @@ export type {
   UserRole,
   UserView,
 } from './domain/types.ts';
+export { memberIdPattern } from './domain/types.ts';
 export { identityErrors } from './errors.ts';
 export { type AuthPluginOptions, authenticateHandshake, identityAuthPlugin } from './http/auth-plugin.ts';
 export { identityRoutes } from './http/routes.ts';

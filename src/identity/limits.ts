@@ -11,6 +11,8 @@ export const identityLimits = {
   apiKeyNameLengthMax: 100,
   /** API keys returned by one list page. */
   apiKeyPageMax: limits.pageSizeMax,
+  /** Verified API keys one process remembers; the cache is emptied when it is full. */
+  apiKeyCacheEntriesMax: 10_000,
   apiKeyPageDefault: 100,
   /** The shortest token secret accepted (HS256 wants at least 256 bits). */
   tokenSecretBytesMin: 32,

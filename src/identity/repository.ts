@@ -190,6 +190,8 @@ export interface ApiKeyRecord {
   id: string;
   name: string;
   role: ApiKeyRole;
+  /** The exchange member this key trades for (several keys may share one). */
+  member: string;
   secretSha256: Buffer;
   createdBy: string | null;
   createdAt: Date;
@@ -200,19 +202,21 @@ interface ApiKeyRow {
   id: string;
   name: string;
   role: ApiKeyRole;
+  member: string;
   secret_sha256: Buffer;
   created_by: string | null;
   created_at: Date;
   revoked_at: Date | null;
 }
 
-const apiKeyColumns = 'id, name, role, secret_sha256, created_by, created_at, revoked_at';
+const apiKeyColumns = 'id, name, role, member, secret_sha256, created_by, created_at, revoked_at';
 
 function toApiKey(row: ApiKeyRow): ApiKeyRecord {
   return {
     id: row.id,
     name: row.name,
     role: row.role,
+    member: row.member,
     secretSha256: row.secret_sha256,
     createdBy: row.created_by,
     createdAt: row.created_at,
@@ -226,10 +230,10 @@ export async function insertApiKey(
   key: Omit<ApiKeyRecord, 'revokedAt'>,
 ): Promise<'inserted' | 'name_taken'> {
   const { rowCount } = await db.query(
-    `INSERT INTO identity_api_keys (id, name, role, secret_sha256, created_by, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO identity_api_keys (id, name, role, member, secret_sha256, created_by, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT ((lower(name))) WHERE revoked_at IS NULL DO NOTHING`,
-    [key.id, key.name, key.role, key.secretSha256, key.createdBy, key.createdAt],
+    [key.id, key.name, key.role, key.member, key.secretSha256, key.createdBy, key.createdAt],
   );
   return rowCount === 1 ? 'inserted' : 'name_taken';
 }

@@ -12,6 +12,7 @@ import {
 } from './admin.ts';
 import {
   type ApiKeyPage,
+  type ApiKeyRequest,
   authenticateApiKey,
   type IssuedApiKey,
   issueApiKey,
@@ -19,7 +20,7 @@ import {
   revokeKey,
 } from './api-keys.ts';
 import type { IdentityContext } from './context.ts';
-import type { ApiKeyRole, MemberPrincipal, UserPrincipal, UserRole, UserView } from './domain/types.ts';
+import type { MemberPrincipal, UserPrincipal, UserRole, UserView } from './domain/types.ts';
 import { identityErrors } from './errors.ts';
 import { createPasswordHasher, type PasswordHasher } from './password-hash.ts';
 import { authenticateToken, changePassword, currentUser, login, logout, type Session } from './sessions.ts';
@@ -30,6 +31,8 @@ export interface IdentitySettings {
   tokenTtlSeconds: number;
   lockoutThreshold: number;
   lockoutSeconds: number;
+  /** How long a verified API key is trusted without a database read (0: read every request). */
+  apiKeyCacheMs?: number;
 }
 
 export interface IdentityServiceDeps {
@@ -55,7 +58,7 @@ export interface IdentityService {
   currentUser(principal: UserPrincipal): Promise<UserView>;
   authenticateToken(token: string): Promise<UserPrincipal>;
   authenticateApiKey(apiKey: string): Promise<MemberPrincipal>;
-  issueApiKey(actor: UserPrincipal, request: { name: string; role: ApiKeyRole }): Promise<IssuedApiKey>;
+  issueApiKey(actor: UserPrincipal, request: ApiKeyRequest): Promise<IssuedApiKey>;
   listApiKeys(page: { after?: string | undefined; limit?: number | undefined }): Promise<ApiKeyPage>;
   revokeApiKey(actor: UserPrincipal, id: string): Promise<void>;
   ensureAdmin(wanted?: {
@@ -87,6 +90,8 @@ export function createIdentityService(deps: IdentityServiceDeps): IdentityServic
     }),
     lockout: { threshold: deps.settings.lockoutThreshold, lockSeconds: deps.settings.lockoutSeconds },
     log: deps.log,
+    apiKeyCache: new Map(),
+    apiKeyCacheMs: deps.settings.apiKeyCacheMs ?? 0,
   };
   return {
     login: (loginId, password) => login(context, loginId, password),

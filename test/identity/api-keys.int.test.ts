@@ -53,6 +53,7 @@ describe('API keys for exchange members', () => {
       id: expect.any(String),
       name: 'Broker A',
       role: 'member',
+      member: key.id,
       apiKey: expect.stringMatching(new RegExp(`^kinyu_${key.id}_[A-Za-z0-9_-]{43}$`)),
       createdAt: '2026-03-02T09:00:00.000Z',
     });
@@ -62,6 +63,7 @@ describe('API keys for exchange members', () => {
       id: key.id,
       name: 'Broker A',
       role: 'member',
+      member: key.id,
       createdAt: '2026-03-02T09:00:00.000Z',
       revokedAt: null,
     });
@@ -86,6 +88,36 @@ describe('API keys for exchange members', () => {
     expect(listed.json().items.find((k: { id: string }) => k.id === key.id).revokedAt).toBe(
       '2026-03-02T09:00:00.000Z',
     );
+  });
+
+  it('given two keys issued for one member firm, when each trades, then both act as that member', async () => {
+    const issueFor = (name: string, member: unknown) =>
+      app.inject({
+        method: 'POST',
+        url: '/admin/api-keys',
+        headers: admin,
+        payload: { name, role: 'member', member },
+      });
+    const first = (await issueFor('Firm X desk 1', 'firm-x')).json();
+    const second = (await issueFor('Firm X desk 2', 'firm-x')).json();
+    expect([first.member, second.member]).toEqual(['firm-x', 'firm-x']);
+    for (const key of [first, second]) {
+      expect((await whoami(key.apiKey)).json()).toEqual({
+        kind: 'member',
+        memberId: 'firm-x',
+        roles: ['member'],
+        apiKeyName: key.name,
+      });
+    }
+    const listed = (await app.inject({ method: 'GET', url: '/admin/api-keys', headers: admin })).json();
+    expect(listed.items.filter((k: { member: string }) => k.member === 'firm-x')).toHaveLength(2);
+
+    for (const bad of ['', '-starts-with-dash', 'has space', 'x'.repeat(65), 'colon:inside', 42]) {
+      const refused = await issueFor(`Bad ${String(bad).length}`, bad);
+      expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(refused.json().errors).toContainEqual(expect.objectContaining({ field: 'member' }));
+    }
+    expect((await issueFor('Longest member', 'x'.repeat(64))).statusCode).toBe(201);
   });
 
   it('refuses a key with a wrong secret or an unknown id', async () => {
@@ -198,4 +230,39 @@ describe('API keys for exchange members', () => {
       handshake({ 'x-api-key': key.apiKey, 'sec-websocket-protocol': `kinyu.bearer.${token}` }),
     ).rejects.toMatchObject({ code: 'unauthenticated' });
   });
+
+  it('given a key cache, when another node revokes the key, then it stops working there within the cache time', async () => {
+    const cached = { settings: { apiKeyCacheMs: 1000 } };
+    const nodeA = createTestIdentity(db.pool, cached);
+    const nodeB = createTestIdentity(db.pool, cached);
+    const key = (await issue('Broker cached')).json();
+    expect(await nodeA.service.authenticateApiKey(key.apiKey)).toMatchObject({ kind: 'member' });
+    expect(await nodeB.service.authenticateApiKey(key.apiKey)).toMatchObject({ kind: 'member' });
+    await expect(nodeB.service.authenticateApiKey(`${key.apiKey}x`)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+
+    const actor = {
+      kind: 'user' as const,
+      userId: await adminId(),
+      roles: ['admin' as const],
+      mustChangePassword: false,
+      customerId: null,
+      session: { tokenId: key.id, expiresAt: new Date('2030-01-01') },
+    };
+    await nodeA.service.revokeApiKey(actor, key.id);
+    await expect(nodeA.service.authenticateApiKey(key.apiKey)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+    expect(await nodeB.service.authenticateApiKey(key.apiKey)).toMatchObject({ kind: 'member' });
+    nodeB.clock.advance(1000);
+    await expect(nodeB.service.authenticateApiKey(key.apiKey)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+  });
+
+  async function adminId(): Promise<string> {
+    const { rows } = await db.pool.query("SELECT id FROM identity_users WHERE login_id = 'keys.admin'");
+    return rows[0].id;
+  }
 });

@@ -27,6 +27,7 @@ export const testSettings = {
   tokenTtlSeconds: 900,
   lockoutThreshold: 5,
   lockoutSeconds: 900,
+  apiKeyCacheMs: 0,
   rateLimitLoginMax: 30,
   rateLimitWindowMs: 60_000,
 };

@@ -8,6 +8,12 @@ export type ApiKeyRole = (typeof apiKeyRoles)[number];
 
 export type Role = UserRole | ApiKeyRole;
 
+/**
+ * An exchange member's id as API keys carry it: short, printable, and safe inside the engine's
+ * `member:account` self-trade-prevention account (src/exchange/orders/order-state.ts).
+ */
+export const memberIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** A person who logs in with a password (admins and bank/brokerage customers). */
 export interface UserPrincipal {
   kind: 'user';
@@ -23,6 +29,7 @@ export interface UserPrincipal {
 /** An exchange member calling with an API key. */
 export interface MemberPrincipal {
   kind: 'member';
+  /** The member firm the key trades for (`identity_api_keys.member`); several keys may share it. */
   memberId: string;
   roles: readonly ApiKeyRole[];
   apiKeyName: string;

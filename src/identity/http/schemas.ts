@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { loginIdPattern } from '../domain/password-policy.ts';
+import { memberIdPattern } from '../domain/types.ts';
 import { identityLimits } from '../limits.ts';
 
 /**
@@ -60,8 +61,22 @@ const apiKeyName = Type.String({
   pattern: '\\S',
 });
 
+const member = Type.String({
+  pattern: memberIdPattern.source,
+  description: 'The exchange member the key trades for; several keys may share one',
+});
+
 export const ApiKeyCreateBody = Type.Object(
-  { name: apiKeyName, role: apiKeyRole },
+  {
+    name: apiKeyName,
+    role: apiKeyRole,
+    member: Type.Optional(
+      Type.String({
+        pattern: memberIdPattern.source,
+        description: 'The exchange member the key trades for (default: the new key id)',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -70,6 +85,7 @@ export const IssuedApiKey = Type.Object(
     id: uuid,
     name: Type.String(),
     role: apiKeyRole,
+    member,
     apiKey: Type.String({ description: 'kinyu_<keyId>_<secret>: shown once, never again' }),
     createdAt: timestamp,
   },
@@ -81,6 +97,7 @@ export const ApiKey = Type.Object(
     id: uuid,
     name: Type.String(),
     role: apiKeyRole,
+    member,
     createdAt: timestamp,
     revokedAt: Type.Union([timestamp, Type.Null()]),
   },
