@@ -9,55 +9,33 @@
  *    orders and replaces against a book of 1,000 and of 1,000,000 resting orders, with cancel
  *    targets picked uniformly (worst case) or mostly among recent orders, plain and with warm();
  *    the ratio of the two throughputs must stay ≥ 0.5.
- * Figures go to stdout; docs/exchange-matching.md records them.
+ * The same-run comparison with nodejs-order-book (normal workload and deep book) is
+ * bench/exchange-peer.bench.ts; `npm run bench:exchange` runs both. Figures go to stdout;
+ * docs/performance.md and docs/exchange-matching.md record them.
  */
 
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { decodeWorkload, type Workload, WorkloadCommands } from '../src/exchange/matching/bench-workload.ts';
+import { FastOrderBook } from '../src/exchange/matching/index.ts';
 import {
-  allocateWorkload,
-  decodeWorkload,
-  type Workload,
-  WorkloadCommands,
-  workloadKinds,
-} from '../src/exchange/matching/bench-workload.ts';
-import { type EventSink, FastOrderBook } from '../src/exchange/matching/index.ts';
-import { mulberry32 } from '../test/support/prng.ts';
+  CountingSink,
+  deepBookWorkloads,
+  grouped,
+  machineLine,
+  median,
+  millions,
+  sharedDataDir,
+  type Targeting,
+} from './exchange-support.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const benchDir = path.resolve(
-  process.env.KINYU_SHARED_DIR ?? path.resolve(repoRoot, '../shared'),
-  'data/matching-bench',
-);
-
-/** Counts events so the engine's work cannot be optimised away; allocates nothing. */
-class CountingSink implements EventSink {
-  events = 0;
-  trades = 0;
-  accepted(): void {
-    this.events++;
-  }
-  rejected(): void {
-    this.events++;
-  }
-  trade(): void {
-    this.events++;
-    this.trades++;
-  }
-  cancelled(): void {
-    this.events++;
-  }
-  replaced(): void {
-    this.events++;
-  }
-  expired(): void {
-    this.events++;
-  }
-}
+const workloadFiles = {
+  normal: 'orders_normal_s23_n1000000.bin.gz',
+  'flash-crash': 'orders_flash-crash_s23_n1000000.bin.gz',
+} as const;
+const benchDir = sharedDataDir('matching-bench', Object.values(workloadFiles));
 
 interface Timing {
   messagesPerSecond: number;
@@ -95,14 +73,6 @@ function replay(book: FastOrderBook, workload: Workload, mode: Mode = 'applyTo')
   return { messagesPerSecond: workload.count / seconds, events };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-const millions = (n: number) => `${(n / 1e6).toFixed(2)} M msg/s`;
-const grouped = (n: number) => n.toLocaleString('en-US');
-
 function benchWorkload(name: string, file: string): void {
   const workload = decodeWorkload(gunzipSync(readFileSync(path.join(benchDir, file))));
   const timings: number[] = [];
@@ -125,113 +95,7 @@ function benchWorkload(name: string, file: string): void {
   }
 }
 
-// ---- deep book ----
-
-const midTicks = 100_000;
-const bookSpanTicks = 5_000;
-const streamMessages = 1_000_000;
-
-/** Columns in the workload format, filled row by row. */
-class WorkloadBuilder {
-  readonly w: Workload;
-  private i = 0;
-
-  constructor(count: number) {
-    this.w = allocateWorkload(count);
-  }
-
-  push(
-    seq: number,
-    kind: number,
-    side: number,
-    ioc: number,
-    quantity: number,
-    orderId: number,
-    price: number,
-  ): void {
-    const { w, i } = this;
-    w.kinds[i] = kind;
-    w.sides[i] = side;
-    w.iocs[i] = ioc;
-    w.quantities[i] = quantity;
-    w.seqs[i] = seq;
-    w.orderIds[i] = orderId;
-    w.prices[i] = price;
-    this.i++;
-  }
-}
-
-/** How the stream picks the order a cancel or replace targets. */
-type Targeting = 'uniform' | 'recent';
-// 'recent': this share of cancels/replaces hit one of the most recently placed orders still live.
-const recentShare = 0.9;
-const recentOrders = 4_096;
-
-/**
- * A book of `resting` passive orders spread over ±5,000 ticks, then one stream (the same for every
- * depth): 40% cancels of a resting order, 40% new passive orders, 12% marketable IOC orders of 1–10
- * lots, 8% replaces to a new passive price. With 'uniform' targeting every resting order is equally
- * likely to be cancelled: each cancel in a deep book is then a cache miss by construction, so that
- * run measures memory latency as much as data structures. With 'recent', 90% of targets are among
- * the ~4,096 newest live orders, as with market makers re-quoting near the top of the book.
- */
-function deepBookWorkloads(resting: number, targeting: Targeting): { build: Workload; stream: Workload } {
-  const random = mulberry32(23);
-  const passive = (side: number) => {
-    const distance = 1 + Math.floor(random() * bookSpanTicks);
-    return side === 0 ? midTicks - distance : midTicks + distance;
-  };
-  const build = new WorkloadBuilder(resting);
-  const pool: number[] = [];
-  const sideOf = new Map<number, number>();
-  for (let id = 1; id <= resting; id++) {
-    const side = id % 2;
-    build.push(id - 1, workloadKinds.new, side, 0, 1 + Math.floor(random() * 100), id, passive(side));
-    pool.push(id);
-    sideOf.set(id, side);
-  }
-  const stream = new WorkloadBuilder(streamMessages);
-  const streamRandom = mulberry32(42);
-  let nextId = resting + 1;
-  const takeFromPool = () => {
-    const recent = targeting === 'recent' && streamRandom() < recentShare;
-    const from = recent ? Math.max(0, pool.length - recentOrders) : 0;
-    const at = from + Math.floor(streamRandom() * (pool.length - from));
-    const id = pool[at]!;
-    pool[at] = pool[pool.length - 1]!;
-    pool.pop();
-    return id;
-  };
-  for (let i = 0; i < streamMessages; i++) {
-    const seq = resting + i;
-    const roll = streamRandom();
-    const side = streamRandom() < 0.5 ? 0 : 1;
-    if (roll < 0.4) stream.push(seq, workloadKinds.cancel, 0, 0, 0, takeFromPool(), 0);
-    else if (roll < 0.8) {
-      const id = nextId++;
-      stream.push(seq, workloadKinds.new, side, 0, 1 + Math.floor(streamRandom() * 100), id, passive(side));
-      pool.push(id);
-      sideOf.set(id, side);
-    } else if (roll < 0.92) {
-      const limit = side === 0 ? midTicks + bookSpanTicks : midTicks - bookSpanTicks;
-      stream.push(seq, workloadKinds.new, side, 1, 1 + Math.floor(streamRandom() * 10), nextId++, limit);
-    } else {
-      const id = takeFromPool();
-      const orderSide = sideOf.get(id)!;
-      stream.push(
-        seq,
-        workloadKinds.modify,
-        orderSide,
-        0,
-        1 + Math.floor(streamRandom() * 100),
-        id,
-        passive(orderSide),
-      );
-      pool.push(id);
-    }
-  }
-  return { build: build.w, stream: stream.w };
-}
+// ---- deep book (workloads in exchange-support.ts) ----
 
 /** Throughput of the stream against a freshly built book of `resting` orders. */
 function deepBookRun(resting: number, targeting: Targeting, mode: Mode): number {
@@ -262,13 +126,9 @@ function benchDeepBook(targeting: Targeting, mode: Mode): void {
 }
 
 function main(): void {
-  const cpus = os.cpus();
-  console.log(
-    `machine: ${cpus.length} cores × ${cpus[0]?.model ?? 'unknown'}, node ${process.version}, ` +
-      `${os.platform()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${new Date().toISOString()}`,
-  );
-  benchWorkload('normal', 'orders_normal_s23_n1000000.bin.gz');
-  benchWorkload('flash-crash', 'orders_flash-crash_s23_n1000000.bin.gz');
+  console.log(machineLine());
+  benchWorkload('normal', workloadFiles.normal);
+  benchWorkload('flash-crash', workloadFiles['flash-crash']);
   for (const targeting of ['uniform', 'recent'] as const) {
     for (const mode of ['applyTo', 'applyTo+warm'] as const) benchDeepBook(targeting, mode);
   }

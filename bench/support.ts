@@ -10,7 +10,7 @@ export async function withScratchDatabase<T>(
   name: string,
   poolMax: number,
   migrations: MigrationSource[],
-  work: (pool: Pool) => Promise<T>,
+  work: (pool: Pool, url: string) => Promise<T>,
 ): Promise<T> {
   await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await adminQuery(`CREATE DATABASE ${name}`);
@@ -19,7 +19,7 @@ export async function withScratchDatabase<T>(
   const pool = createPool(url.toString(), poolMax);
   try {
     await migrate(pool, migrations);
-    return await work(pool);
+    return await work(pool, url.toString());
   } finally {
     await pool.end();
     await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

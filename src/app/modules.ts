@@ -1,4 +1,5 @@
+import { startExchange } from '../exchange/index.ts';
 import type { ModuleStarter } from './module.ts';
 
 /** The business modules this system runs, in start order (identity is built into the runtime). */
-export const moduleStarters: ModuleStarter[] = [];
+export const moduleStarters: ModuleStarter[] = [startExchange];

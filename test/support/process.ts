@@ -33,7 +33,7 @@ export function startKinyu(args: string[], env: Record<string, string>): Running
   }
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/kinyu.js'), ...args], {
     cwd: repoRoot,
-    env: { ...baseEnv, KINYU_LOG_LEVEL: 'info', ...env },
+    env: { ...baseEnv, KINYU_LOG_LEVEL: 'info', KINYU_DEMO: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

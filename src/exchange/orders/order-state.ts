@@ -101,7 +101,12 @@ export class OrderTracker {
       return next;
     };
     const command = record.command;
-    if (command.type === 'new') {
+    // A new order whose id is taken has no state of its own: the id belongs to the earlier order,
+    // which the book's refusal leaves as it was (the book may name an earlier reason than
+    // duplicate_order_id, e.g. invalid_post_only). Ids are seqs in production, so this is a guard.
+    const duplicate =
+      command.type === 'new' && (this.open.has(command.orderId) || isDuplicate(command.orderId, events));
+    if (command.type === 'new' && !duplicate) {
       changed.set(command.orderId, {
         orderId: command.orderId,
         symbol: record.symbol,
@@ -131,6 +136,7 @@ export class OrderTracker {
         case 'rejected': {
           // A rejected cancel or replace leaves its target as it was; only a new order is rejected.
           if (command.type !== 'new' || event.orderId !== command.orderId) break;
+          if (duplicate) break;
           const order = touch(event.orderId);
           if (order) {
             // A market order that meets an empty opposite side is cancelled, with the reason.
@@ -183,6 +189,13 @@ export class OrderTracker {
     }
     return [...changed.values()];
   }
+}
+
+function isDuplicate(orderId: number, events: readonly BookEvent[]): boolean {
+  return events.some(
+    (event) =>
+      event.type === 'rejected' && event.orderId === orderId && event.reason === 'duplicate_order_id',
+  );
 }
 
 function fill(order: OrderState | undefined, quantityLots: number, remainingLots: number): void {

@@ -1,0 +1,79 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Principal } from '../../identity/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { registerErrors } from '../../platform/errors.ts';
+import { marketDataErrors } from '../market-data/errors.ts';
+import type { MarketDataHub } from '../market-data/hub.ts';
+import { webSocketLimits } from '../market-data/limits.ts';
+import { type OrderOperations, type WebSocketLimits, WsSession } from '../market-data/ws-session.ts';
+
+export interface ExchangeWebSocketDeps {
+  hub: MarketDataHub;
+  /** The exchange service's placeOrder / cancelOrder / replaceOrder. */
+  orders: OrderOperations;
+  /** identity's `authenticateHandshake(headers)`: X-API-Key, Authorization or a kinyu.* subprotocol. */
+  authenticateHandshake(headers: FastifyRequest['headers']): Promise<Principal>;
+  /** identity's `service.authenticateApiKey`, for `{"op":"auth"}`. */
+  authenticateApiKey(apiKey: string): Promise<Principal>;
+  clock: Clock;
+  /** Overrides for tests; default webSocketLimits. */
+  limits?: Partial<WebSocketLimits>;
+}
+
+/** The one subprotocol the server speaks; credentials may ride along as `kinyu.api-key.<key>`. */
+export const webSocketSubprotocol = 'kinyu.v1';
+
+/**
+ * `GET /v1/ws`: public market data (subscribe/unsubscribe) and, for an authenticated member, order
+ * entry. Credentials come with the upgrade request (checked before the upgrade: a bad one is a 401
+ * problem+json) or later in an `auth` message. Registers @fastify/websocket in its own scope.
+ */
+export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsync {
+  registerErrors(marketDataErrors);
+  const limits: WebSocketLimits = { ...webSocketLimits, ...deps.limits };
+  return async (app) => {
+    await app.register(websocket, {
+      options: {
+        maxPayload: limits.framePayloadBytesMax,
+        handleProtocols: (protocols) => (protocols.has(webSocketSubprotocol) ? webSocketSubprotocol : false),
+      },
+    });
+    const principals = new WeakMap<FastifyRequest, Principal>();
+    app.get(
+      '/v1/ws',
+      {
+        websocket: true,
+        config: { access: 'public' },
+        schema: {
+          tags: ['exchange market data'],
+          summary: 'WebSocket: market data channels and order entry',
+        },
+        preValidation: async (request) => {
+          principals.set(request, await deps.authenticateHandshake(request.headers));
+        },
+      },
+      (socket, request) => {
+        const principal = principals.get(request);
+        if (!principal) throw new Error('WebSocket upgrade without a checked principal');
+        const session = new WsSession(socket, principal, {
+          hub: deps.hub,
+          orders: deps.orders,
+          authenticateApiKey: deps.authenticateApiKey,
+          clock: deps.clock,
+          limits,
+          logError: (error, message) => request.log.error({ err: error }, message),
+        });
+        socket.on('message', (data, isBinary) => session.receive(toBuffer(data), isBinary));
+        socket.on('close', () => session.closed());
+        socket.on('error', () => session.closed());
+      },
+    );
+  };
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

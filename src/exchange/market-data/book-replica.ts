@@ -1,0 +1,398 @@
+import { assert, fail } from '../matching/assert.ts';
+import {
+  type BookDepth,
+  type BookEvent,
+  type BookOrders,
+  matchingLimits,
+  type OrderType,
+  type PriceLevelView,
+  type RestingTimeInForce,
+  type Side,
+  type TimeInForce,
+  type TopOfBook,
+} from '../matching/index.ts';
+
+/*
+ * An event-sourced replica of one symbol's book, for publishing. The sequencer's live book may be
+ * ahead of the last durable seq (it applies a command before its journal record is durable), so
+ * market data never reads it after start: it folds durable results into this replica instead, and
+ * subscribers only ever see durable state.
+ */
+
+/**
+ * One resting order as the replica knows it. Events carry no post-only or STP flag, so the replica
+ * holds the engine's RestingOrder without those two fields.
+ */
+export interface ReplicaOrder {
+  orderId: number;
+  account: string;
+  side: Side;
+  priceTicks: number;
+  /** Open (unfilled) quantity. */
+  quantityLots: number;
+  timeInForce: RestingTimeInForce;
+}
+
+/** L3 as the replica shows it: best price first, FIFO within a price. */
+export interface ReplicaOrders {
+  bids: ReplicaOrder[];
+  asks: ReplicaOrder[];
+}
+
+/** One changed L2 level: `quantityLots` is the level's new total, 0 when the level is gone. */
+export interface L2Delta {
+  side: Side;
+  priceTicks: number;
+  quantityLots: number;
+}
+
+/**
+ * One changed order. `add` always joins the back of its level (a new order resting, or a replace
+ * that lost priority); `modify` changes the open quantity in place; `delete` takes it out.
+ */
+export type L3Delta =
+  | { action: 'add'; orderId: number; side: Side; priceTicks: number; quantityLots: number }
+  | { action: 'modify'; orderId: number; side: Side; priceTicks: number; quantityLots: number }
+  | { action: 'delete'; orderId: number; side: Side; priceTicks: number };
+
+/** What one command changed. */
+export interface BookChanges {
+  l2: L2Delta[];
+  l3: L3Delta[];
+  /** True when the best bid or ask (price, quantity or order count) changed. */
+  l1Changed: boolean;
+}
+
+interface Level {
+  priceTicks: number;
+  /** Insertion order is FIFO: re-inserting an id moves it to the back. */
+  orders: Map<number, ReplicaOrder>;
+  quantityLots: number;
+}
+
+/** The order the current command is working: a new order or a replace that lost priority. */
+interface WorkingOrder {
+  orderId: number;
+  account: string;
+  side: Side;
+  orderType: OrderType;
+  priceTicks: number | null;
+  timeInForce: TimeInForce;
+  remainingLots: number;
+  cancelled: boolean;
+}
+
+class BookSide {
+  readonly levels = new Map<number, Level>();
+  /** Prices best first. */
+  readonly prices: number[] = [];
+
+  constructor(readonly side: Side) {}
+
+  /** True when price `a` is better than `b` on this side. */
+  better(a: number, b: number): boolean {
+    return this.side === 'buy' ? a > b : a < b;
+  }
+
+  level(priceTicks: number): Level {
+    const existing = this.levels.get(priceTicks);
+    if (existing) return existing;
+    const level: Level = { priceTicks, orders: new Map(), quantityLots: 0 };
+    this.levels.set(priceTicks, level);
+    this.prices.splice(this.#insertionIndex(priceTicks), 0, priceTicks);
+    return level;
+  }
+
+  dropIfEmpty(level: Level): void {
+    if (level.orders.size > 0) return;
+    this.levels.delete(level.priceTicks);
+    const at = this.#insertionIndex(level.priceTicks);
+    assert(this.prices[at] === level.priceTicks, `level ${level.priceTicks} missing from the price index`);
+    this.prices.splice(at, 1);
+  }
+
+  /** First index whose price is not better than `priceTicks` (binary search). */
+  #insertionIndex(priceTicks: number): number {
+    let low = 0;
+    let high = this.prices.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.better(this.prices[mid]!, priceTicks)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
+
+/**
+ * The publishing replica of one book. `apply` folds one durable command's events and returns its
+ * L2/L3 deltas; `l1`/`l2`/`l3` answer like the engine's OrderBook for the same state (L3 without
+ * the post-only and STP flags, which events do not carry).
+ */
+export class MarketDataBook {
+  #lastSeq: number;
+  readonly #bids = new BookSide('buy');
+  readonly #asks = new BookSide('sell');
+  readonly #orders = new Map<number, ReplicaOrder>();
+
+  private constructor(lastSeq: number) {
+    this.#lastSeq = lastSeq;
+  }
+
+  /** An empty book: its symbol had no book when market data started. */
+  static empty(lastSeq: number): MarketDataBook {
+    return new MarketDataBook(lastSeq);
+  }
+
+  /**
+   * A replica of a live book read at start, before any submit: `orders` is its `l3()` (best first,
+   * FIFO within a price) and `lastSeq` the sequencer's seq at that moment.
+   */
+  static seed(orders: BookOrders | ReplicaOrders, lastSeq: number): MarketDataBook {
+    const book = new MarketDataBook(lastSeq);
+    for (const order of [...orders.bids, ...orders.asks]) {
+      book.#rest({
+        orderId: order.orderId,
+        account: order.account,
+        side: order.side,
+        priceTicks: order.priceTicks,
+        quantityLots: order.quantityLots,
+        timeInForce: order.timeInForce,
+      });
+    }
+    return book;
+  }
+
+  /** Seq of the last command folded in (or the seq the replica was seeded at). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Folds one durable command's events (all carrying `seq`) and returns what changed. */
+  apply(seq: number, events: readonly BookEvent[]): BookChanges {
+    assert(Number.isSafeInteger(seq) && seq > this.#lastSeq, `seq ${seq} must be above ${this.#lastSeq}`);
+    this.#lastSeq = seq;
+    const topBefore = this.#top();
+    const levelsBefore = new Map<string, L2Delta>();
+    const l3: L3Delta[] = [];
+    const touch = (side: Side, priceTicks: number): void => {
+      const key = `${side}:${priceTicks}`;
+      if (levelsBefore.has(key)) return;
+      const level = this.#side(side).levels.get(priceTicks);
+      levelsBefore.set(key, { side, priceTicks, quantityLots: level?.quantityLots ?? 0 });
+    };
+    let working: WorkingOrder | null = null;
+    for (const event of events) {
+      assert(event.seq === seq, `event of seq ${event.seq} in the result of seq ${seq}`);
+      switch (event.type) {
+        case 'accepted':
+          assert(working === null, `order ${event.orderId} accepted while another order works`);
+          working = {
+            orderId: event.orderId,
+            account: event.account,
+            side: event.side,
+            orderType: event.orderType,
+            priceTicks: event.priceTicks,
+            timeInForce: event.timeInForce,
+            remainingLots: event.quantityLots,
+            cancelled: false,
+          };
+          break;
+        case 'rejected':
+          break;
+        case 'trade': {
+          assert(working?.orderId === event.takerOrderId, `trade of taker ${event.takerOrderId} not working`);
+          working.remainingLots -= event.quantityLots;
+          assert(
+            working.remainingLots === event.takerRemainingLots,
+            `taker ${event.takerOrderId} lots drift`,
+          );
+          const maker = this.#resting(event.makerOrderId);
+          touch(maker.side, maker.priceTicks);
+          this.#reduce(maker, event.quantityLots, l3);
+          assert(maker.quantityLots === event.makerRemainingLots, `maker ${event.makerOrderId} lots drift`);
+          break;
+        }
+        case 'cancelled':
+          if (working?.orderId === event.orderId) {
+            working.cancelled = true;
+            break;
+          }
+          this.#removeResting(event.orderId, touch, l3);
+          break;
+        case 'replaced': {
+          const order = this.#resting(event.orderId);
+          touch(order.side, order.priceTicks);
+          if (event.keptPriority) {
+            this.#reduce(order, order.quantityLots - event.quantityLots, l3);
+            break;
+          }
+          assert(working === null, `order ${event.orderId} replaced while another order works`);
+          this.#removeResting(event.orderId, touch, l3);
+          working = {
+            orderId: order.orderId,
+            account: order.account,
+            side: order.side,
+            orderType: 'limit',
+            priceTicks: event.priceTicks,
+            timeInForce: order.timeInForce,
+            remainingLots: event.quantityLots,
+            cancelled: false,
+          };
+          break;
+        }
+        case 'expired':
+          this.#removeResting(event.orderId, touch, l3);
+          break;
+        default: {
+          const unknown: never = event;
+          fail(`unknown event ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
+    if (working !== null && !working.cancelled && working.remainingLots > 0) {
+      this.#restWorking(working, touch, l3);
+    }
+    return { l2: this.#l2Deltas(levelsBefore), l3, l1Changed: !sameTop(topBefore, this.#top()) };
+  }
+
+  l1(): TopOfBook {
+    const { bids, asks } = this.l2(1);
+    return { bid: bids[0] ?? null, ask: asks[0] ?? null };
+  }
+
+  /** Aggregated depth, best first; `depth` is capped like the engine's (matchingLimits.l2DepthMax). */
+  l2(depth: number): BookDepth {
+    assert(Number.isSafeInteger(depth) && depth >= 0, `L2 depth ${depth}`);
+    const n = Math.min(depth, matchingLimits.l2DepthMax);
+    return { bids: levelViews(this.#bids, n), asks: levelViews(this.#asks, n) };
+  }
+
+  /** Every resting order, best price first and FIFO within a price, capped like the engine's. */
+  l3(limit: number = matchingLimits.l3OrdersMax): ReplicaOrders {
+    return { bids: orderViews(this.#bids, limit), asks: orderViews(this.#asks, limit) };
+  }
+
+  /** Orders resting in the replica. */
+  get orderCount(): number {
+    return this.#orders.size;
+  }
+
+  #restWorking(working: WorkingOrder, touch: (side: Side, priceTicks: number) => void, l3: L3Delta[]): void {
+    const { timeInForce, priceTicks } = working;
+    if (
+      working.orderType !== 'limit' ||
+      priceTicks === null ||
+      (timeInForce !== 'GTC' && timeInForce !== 'DAY')
+    ) {
+      fail(`order ${working.orderId} (${working.orderType} ${timeInForce}) left open without a cancel`);
+    }
+    touch(working.side, priceTicks);
+    const order: ReplicaOrder = {
+      orderId: working.orderId,
+      account: working.account,
+      side: working.side,
+      priceTicks,
+      quantityLots: working.remainingLots,
+      timeInForce,
+    };
+    this.#rest(order);
+    l3.push({ action: 'add', ...pickDelta(order) });
+  }
+
+  #rest(order: ReplicaOrder): void {
+    assert(!this.#orders.has(order.orderId), `order ${order.orderId} rests twice`);
+    assert(order.quantityLots > 0, `order ${order.orderId} rests without quantity`);
+    const level = this.#side(order.side).level(order.priceTicks);
+    level.orders.set(order.orderId, order);
+    level.quantityLots += order.quantityLots;
+    this.#orders.set(order.orderId, order);
+  }
+
+  /** Takes `lots` off a resting order; a fully filled order leaves the book. */
+  #reduce(order: ReplicaOrder, lots: number, l3: L3Delta[]): void {
+    assert(lots > 0 && lots <= order.quantityLots, `order ${order.orderId} reduced by ${lots}`);
+    const side = this.#side(order.side);
+    const level = side.levels.get(order.priceTicks)!;
+    order.quantityLots -= lots;
+    level.quantityLots -= lots;
+    if (order.quantityLots > 0) {
+      l3.push({ action: 'modify', ...pickDelta(order) });
+      return;
+    }
+    level.orders.delete(order.orderId);
+    this.#orders.delete(order.orderId);
+    side.dropIfEmpty(level);
+    l3.push({ action: 'delete', orderId: order.orderId, side: order.side, priceTicks: order.priceTicks });
+  }
+
+  #removeResting(orderId: number, touch: (side: Side, priceTicks: number) => void, l3: L3Delta[]): void {
+    const order = this.#resting(orderId);
+    touch(order.side, order.priceTicks);
+    this.#reduce(order, order.quantityLots, l3);
+  }
+
+  #resting(orderId: number): ReplicaOrder {
+    const order = this.#orders.get(orderId);
+    if (!order) fail(`order ${orderId} does not rest in the replica`);
+    return order;
+  }
+
+  #side(side: Side): BookSide {
+    return side === 'buy' ? this.#bids : this.#asks;
+  }
+
+  #top(): TopOfBook {
+    return this.l1();
+  }
+
+  #l2Deltas(levelsBefore: Map<string, L2Delta>): L2Delta[] {
+    const deltas: L2Delta[] = [];
+    for (const before of levelsBefore.values()) {
+      const now = this.#side(before.side).levels.get(before.priceTicks)?.quantityLots ?? 0;
+      if (now !== before.quantityLots) deltas.push({ ...before, quantityLots: now });
+    }
+    return deltas;
+  }
+}
+
+function pickDelta(order: ReplicaOrder): {
+  orderId: number;
+  side: Side;
+  priceTicks: number;
+  quantityLots: number;
+} {
+  return {
+    orderId: order.orderId,
+    side: order.side,
+    priceTicks: order.priceTicks,
+    quantityLots: order.quantityLots,
+  };
+}
+
+function levelViews(side: BookSide, n: number): PriceLevelView[] {
+  return side.prices.slice(0, n).map((priceTicks) => {
+    const level = side.levels.get(priceTicks)!;
+    return { priceTicks, quantityLots: level.quantityLots, orderCount: level.orders.size };
+  });
+}
+
+function orderViews(side: BookSide, limit: number): ReplicaOrder[] {
+  const out: ReplicaOrder[] = [];
+  for (const priceTicks of side.prices) {
+    for (const order of side.levels.get(priceTicks)!.orders.values()) {
+      if (out.length >= limit) return out;
+      out.push({ ...order });
+    }
+  }
+  return out;
+}
+
+function sameTop(a: TopOfBook, b: TopOfBook): boolean {
+  return sameLevel(a.bid, b.bid) && sameLevel(a.ask, b.ask);
+}
+
+function sameLevel(a: PriceLevelView | null, b: PriceLevelView | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.priceTicks === b.priceTicks && a.quantityLots === b.quantityLots && a.orderCount === b.orderCount;
+}

@@ -1,0 +1,143 @@
+import { assert } from '../matching/assert.ts';
+import { RingBuffer } from './ring-buffer.ts';
+
+/** Candle resolutions and their length in ms; every bucket starts at a multiple of it since the epoch (UTC). */
+export const candleResolutions = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+} as const;
+
+export type CandleResolution = keyof typeof candleResolutions;
+export const candleResolutionNames = Object.keys(candleResolutions) as CandleResolution[];
+
+export function isCandleResolution(value: string): value is CandleResolution {
+  return Object.hasOwn(candleResolutions, value);
+}
+
+/** OHLC in ticks and volume in lots over one bucket; only buckets with trades have a candle. */
+export interface Candle {
+  startMs: number;
+  openTicks: number;
+  highTicks: number;
+  lowTicks: number;
+  closeTicks: number;
+  volumeLots: number;
+}
+
+/** A trade as candles need it. */
+export interface CandleTrade {
+  priceTicks: number;
+  quantityLots: number;
+  timeMs: number;
+}
+
+/**
+ * What became of a trade: it opened a new candle, updated one the series holds, or was older than
+ * anything the series can still change (then the series no longer claims to cover its bucket).
+ */
+export type CandleOutcome = 'opened' | 'updated' | 'too_old';
+
+/** Start of the bucket holding `timeMs`. */
+export function bucketStartMs(timeMs: number, resolutionMs: number): number {
+  return Math.floor(timeMs / resolutionMs) * resolutionMs;
+}
+
+/**
+ * The newest candles of one symbol at one resolution, in a ring buffer. `completeFromMs` is where
+ * the series is known to hold every trade: the first whole bucket after market data started, moved
+ * up as old candles are evicted. Ranges starting earlier need the trade history (SQL).
+ */
+export class CandleSeries {
+  readonly resolutionMs: number;
+  readonly #candles: RingBuffer<Candle>;
+  #completeFromMs: number;
+
+  constructor(resolution: CandleResolution, capacity: number, startedAtMs: number) {
+    this.resolutionMs = candleResolutions[resolution];
+    this.#candles = new RingBuffer(capacity);
+    this.#completeFromMs = Math.ceil(startedAtMs / this.resolutionMs) * this.resolutionMs;
+  }
+
+  get completeFromMs(): number {
+    return this.#completeFromMs;
+  }
+
+  /** Folds one trade in; returns the outcome and the candle as it now is. */
+  add(trade: CandleTrade): { outcome: CandleOutcome; candle: Candle | null } {
+    assert(trade.quantityLots > 0, 'a trade without quantity');
+    const startMs = bucketStartMs(trade.timeMs, this.resolutionMs);
+    const last = this.#candles.last();
+    if (last === undefined || startMs > last.startMs) {
+      const candle: Candle = {
+        startMs,
+        openTicks: trade.priceTicks,
+        highTicks: trade.priceTicks,
+        lowTicks: trade.priceTicks,
+        closeTicks: trade.priceTicks,
+        volumeLots: trade.quantityLots,
+      };
+      const evicted = this.#candles.push(candle);
+      if (evicted) this.#completeFromMs = Math.max(this.#completeFromMs, evicted.startMs + this.resolutionMs);
+      return { outcome: 'opened', candle: { ...candle } };
+    }
+    const candle = this.#find(startMs);
+    if (!candle) {
+      // A clock step backwards across a restart; the trade history still has it.
+      this.#completeFromMs = Math.max(this.#completeFromMs, startMs + this.resolutionMs);
+      return { outcome: 'too_old', candle: null };
+    }
+    // Trades of one bucket arrive in seq order, so the latest one closes it even after a clock step.
+    candle.highTicks = Math.max(candle.highTicks, trade.priceTicks);
+    candle.lowTicks = Math.min(candle.lowTicks, trade.priceTicks);
+    candle.closeTicks = trade.priceTicks;
+    candle.volumeLots += trade.quantityLots;
+    return { outcome: 'updated', candle: { ...candle } };
+  }
+
+  /** Every candle held, oldest first. */
+  candles(): Candle[] {
+    return this.#candles.newest().map((c) => ({ ...c }));
+  }
+
+  /** Candles with startMs in [fromMs, toMs), oldest first. */
+  range(fromMs: number, toMs: number): Candle[] {
+    return this.candles().filter((c) => c.startMs >= fromMs && c.startMs < toMs);
+  }
+
+  #find(startMs: number): Candle | undefined {
+    for (let i = this.#candles.size - 1; i >= 0; i--) {
+      const candle = this.#candles.at(i)!;
+      if (candle.startMs === startMs) return candle;
+      if (candle.startMs < startMs) return undefined;
+    }
+    return undefined;
+  }
+}
+
+/** One symbol's candles at every resolution. */
+export class CandleSet {
+  readonly series: Record<CandleResolution, CandleSeries>;
+
+  constructor(capacity: number, startedAtMs: number) {
+    this.series = Object.fromEntries(
+      candleResolutionNames.map((r) => [r, new CandleSeries(r, capacity, startedAtMs)]),
+    ) as Record<CandleResolution, CandleSeries>;
+  }
+
+  /** Folds trades into every resolution; returns per resolution the candles they changed. */
+  add(trades: readonly CandleTrade[]): Map<CandleResolution, Candle[]> {
+    const changed = new Map<CandleResolution, Candle[]>();
+    for (const resolution of candleResolutionNames) {
+      const byStart = new Map<number, Candle>();
+      for (const trade of trades) {
+        const { candle } = this.series[resolution].add(trade);
+        if (candle) byStart.set(candle.startMs, candle);
+      }
+      if (byStart.size > 0) changed.set(resolution, [...byStart.values()]);
+    }
+    return changed;
+  }
+}

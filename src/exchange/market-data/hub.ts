@@ -1,0 +1,421 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { assert } from '../matching/assert.ts';
+import type { BookOrders } from '../matching/index.ts';
+import type { SequencedResult } from '../sequencer/index.ts';
+import { type BookChanges, MarketDataBook } from './book-replica.ts';
+import { CandleSet } from './candles.ts';
+import { type Channel, channelNames } from './channels.ts';
+import { marketDataLimits, webSocketLimits } from './limits.ts';
+import { TradeTape, tapeTrades } from './trade-tape.ts';
+import { type MarketInstrument, Units } from './views.ts';
+
+/**
+ * What the hub reads from the exchange at start: instruments, and each live book once (before any
+ * submit) to seed its replicas. A structural subset of ExchangeService.
+ */
+export interface MarketDataSource {
+  instrument(symbol: string): MarketInstrument | undefined;
+  instruments(): MarketInstrument[];
+  book(symbol: string): { l3(): BookOrders } | undefined;
+  /** Symbols that have a live book, listed or not (the sequencer's `symbols()`), when known. */
+  symbols?(): string[];
+  readonly lastSeq: number;
+}
+
+/** The part of a WebSocket the hub uses (ws's WebSocket fits; tests use a plain object). */
+export interface HubSocket {
+  /** Bytes queued in the socket and not yet handed to the OS. */
+  readonly bufferedAmount: number;
+  /** `sent` is called once the frame has been written out (or failed). */
+  send(data: string, sent?: (error?: Error) => void): void;
+  close(code: number, reason: string): void;
+}
+
+/** The per-subscriber send buffer limits (defaults in webSocketLimits). */
+export interface SendBufferLimits {
+  socketHighWaterBytes: number;
+  sendBufferBytesMax: number;
+  sendQueueMessagesMax: number;
+}
+
+export interface MarketDataHubOptions {
+  source: MarketDataSource;
+  metrics: Registry;
+  /** Epoch ms when market data started (from the Clock): candles are complete from the next bucket. */
+  startedAtMs: number;
+  /** Overrides for tests; default webSocketLimits. */
+  sendBuffer?: Partial<SendBufferLimits>;
+  tradeTapeTradesMax?: number;
+  candlesPerSeriesMax?: number;
+}
+
+/** Close code and reason for a subscriber whose send buffer would overflow. */
+export const slowConsumerClose = { code: 1013, reason: 'slow consumer: send buffer full' } as const;
+
+/** One symbol's published state. */
+export class SymbolMarket {
+  readonly tape: TradeTape;
+  readonly candles: CandleSet;
+  /** Per channel name: seq of the last message published on it (the seed seq before any). */
+  readonly #channelSeqs = new Map<string, number>();
+
+  constructor(
+    readonly symbol: string,
+    readonly book: MarketDataBook,
+    tradeTapeTradesMax: number,
+    candlesPerSeriesMax: number,
+    startedAtMs: number,
+  ) {
+    this.tape = new TradeTape(tradeTapeTradesMax);
+    this.candles = new CandleSet(candlesPerSeriesMax, startedAtMs);
+    for (const name of channelNames(symbol)) this.#channelSeqs.set(name, book.lastSeq);
+  }
+
+  channelSeq(name: string): number {
+    const seq = this.#channelSeqs.get(name);
+    assert(seq !== undefined, `channel ${name} is not one of ${this.symbol}`);
+    return seq;
+  }
+
+  /** Records a message on `name` at `seq`; returns the channel's previous seq. */
+  advance(name: string, seq: number): number {
+    const prevSeq = this.channelSeq(name);
+    assert(seq > prevSeq, `channel ${name} went from seq ${prevSeq} to ${seq}`);
+    this.#channelSeqs.set(name, seq);
+    return prevSeq;
+  }
+}
+
+/**
+ * Market data: folds every durable command (ExchangeListener.onSequenced, in seq order) into
+ * per-symbol replicas, the trade tape and candles, and fans updates out to subscribers. It never
+ * waits for a socket: each subscriber has a bounded send buffer, and one that would overflow is
+ * disconnected, so a slow reader never slows the engine or other readers.
+ */
+export class MarketDataHub {
+  readonly #source: MarketDataSource;
+  readonly #markets = new Map<string, SymbolMarket>();
+  readonly #units = new Map<string, { instrument: MarketInstrument; units: Units }>();
+  readonly #channelSubscribers = new Map<string, Set<Subscriber>>();
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #seedSeq: number;
+  readonly #startedAtMs: number;
+  readonly #tradeTapeTradesMax: number;
+  readonly #candlesPerSeriesMax: number;
+  readonly sendBuffer: SendBufferLimits;
+  #lastSeq: number;
+  readonly metrics: {
+    subscribers: Gauge;
+    messagesSent: Counter;
+    slowConsumerDisconnects: Counter;
+  };
+
+  constructor(options: MarketDataHubOptions) {
+    this.#source = options.source;
+    this.#seedSeq = options.source.lastSeq;
+    this.#lastSeq = this.#seedSeq;
+    this.#startedAtMs = options.startedAtMs;
+    this.#tradeTapeTradesMax = options.tradeTapeTradesMax ?? marketDataLimits.tradeTapeTradesMax;
+    this.#candlesPerSeriesMax = options.candlesPerSeriesMax ?? marketDataLimits.candlesPerSeriesMax;
+    this.sendBuffer = { ...pickSendBuffer(webSocketLimits), ...options.sendBuffer };
+    this.metrics = {
+      subscribers: new Gauge({
+        name: 'kinyu_marketdata_subscribers',
+        help: 'WebSocket connections attached to market data',
+        registers: [options.metrics],
+      }),
+      messagesSent: new Counter({
+        name: 'kinyu_marketdata_messages_sent_total',
+        help: 'Messages handed to WebSocket connections',
+        registers: [options.metrics],
+      }),
+      slowConsumerDisconnects: new Counter({
+        name: 'kinyu_marketdata_slow_consumer_disconnects_total',
+        help: 'Connections closed because their send buffer would overflow',
+        registers: [options.metrics],
+      }),
+    };
+    // Seed every live book now, before any submit: afterwards the live book may run ahead of durability.
+    const symbols = new Set([
+      ...options.source.instruments().map((i) => i.symbol),
+      ...(options.source.symbols?.() ?? []),
+    ]);
+    for (const symbol of symbols) {
+      const live = options.source.book(symbol);
+      this.#add(
+        symbol,
+        live ? MarketDataBook.seed(live.l3(), this.#seedSeq) : MarketDataBook.empty(this.#seedSeq),
+      );
+    }
+  }
+
+  /** Seq of the last durable command folded in. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** ExchangeListener: called once per durable command, in seq order. */
+  onSequenced(result: SequencedResult): void {
+    assert(result.seq > this.#lastSeq, `result seq ${result.seq} after ${this.#lastSeq}`);
+    this.#lastSeq = result.seq;
+    const market = this.#markets.get(result.symbol) ?? this.#seed(result.symbol);
+    const changes = market.book.apply(result.seq, result.events);
+    const trades = tapeTrades(result.seq, result.meta?.time ?? Number.NaN, result.events);
+    if (trades.length > 0) {
+      assert(result.meta !== undefined, `seq ${result.seq} traded without meta.time`);
+      market.tape.add(trades);
+    }
+    const candles = market.candles.add(trades);
+    this.#publishBook(market, result.seq, changes);
+    if (trades.length > 0) {
+      this.#publish(market, `trades.${market.symbol}`, result.seq, (u) => ({
+        trades: trades.map((t) => u.trade(t)),
+      }));
+    }
+    for (const [resolution, changed] of candles) {
+      this.#publish(market, `candles.${resolution}.${market.symbol}`, result.seq, (u) => ({
+        candles: changed.map((c) => u.candle(c)),
+      }));
+    }
+  }
+
+  /** The published state of a listed instrument, or undefined for an unknown symbol. */
+  market(symbol: string): { market: SymbolMarket; units: Units } | undefined {
+    const units = this.#unitsOf(symbol);
+    if (!units) return undefined;
+    return { market: this.#markets.get(symbol) ?? this.#seed(symbol), units };
+  }
+
+  /** Attaches a socket; every message to it (market data or not) goes through its bounded buffer. */
+  connect(socket: HubSocket): Subscriber {
+    const subscriber = new Subscriber(socket, this);
+    this.#subscribers.add(subscriber);
+    this.metrics.subscribers.set(this.#subscribers.size);
+    return subscriber;
+  }
+
+  /** Sends `subscribed`, then a snapshot per channel; updates follow with seq/prevSeq. */
+  subscribe(subscriber: Subscriber, channels: readonly Channel[]): void {
+    const byName = new Map(channels.map((c) => [c.name, c]));
+    const fresh = [...byName.values()].filter((c) => !subscriber.channels.has(c.name));
+    subscriber.send({ type: 'subscribed', channels: channels.map((c) => c.name) });
+    for (const channel of fresh) {
+      const found = this.market(channel.symbol);
+      assert(found, `subscribe to ${channel.name} of an unlisted symbol`);
+      if (subscriber.closed) return;
+      subscriber.channels.add(channel.name);
+      const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
+      this.#channelSubscribers.set(channel.name, set);
+      set.add(subscriber);
+      subscriber.send({
+        type: 'snapshot',
+        channel: channel.name,
+        seq: found.market.channelSeq(channel.name),
+        data: snapshotData(channel, found.market, found.units),
+      });
+    }
+  }
+
+  unsubscribe(subscriber: Subscriber, names: readonly string[]): void {
+    for (const name of names) {
+      subscriber.channels.delete(name);
+      const set = this.#channelSubscribers.get(name);
+      set?.delete(subscriber);
+      if (set?.size === 0) this.#channelSubscribers.delete(name);
+    }
+  }
+
+  /** Detaches a subscriber (socket closed or dropped). */
+  disconnect(subscriber: Subscriber): void {
+    this.unsubscribe(subscriber, [...subscriber.channels]);
+    if (this.#subscribers.delete(subscriber)) this.metrics.subscribers.set(this.#subscribers.size);
+  }
+
+  /** Connections attached right now. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  #publishBook(market: SymbolMarket, seq: number, changes: BookChanges): void {
+    const { symbol } = market;
+    if (changes.l2.length > 0) {
+      this.#publish(market, `book.L2.${symbol}`, seq, (u) => ({
+        changes: changes.l2.map((d) => u.l2Change(d)),
+      }));
+    }
+    if (changes.l3.length > 0) {
+      this.#publish(market, `book.L3.${symbol}`, seq, (u) => ({
+        changes: changes.l3.map((d) => u.l3Change(d)),
+      }));
+    }
+    if (changes.l1Changed) {
+      this.#publish(market, `bbo.${symbol}`, seq, (u) => u.bbo(market.book.l1()));
+    }
+  }
+
+  /** Advances the channel's seq and, when anyone listens, sends one serialized update to all. */
+  #publish(market: SymbolMarket, channel: string, seq: number, data: (units: Units) => unknown): void {
+    const prevSeq = market.advance(channel, seq);
+    const subscribers = this.#channelSubscribers.get(channel);
+    if (!subscribers || subscribers.size === 0) return;
+    const units = this.#unitsOf(market.symbol);
+    assert(units, `subscribers on ${channel} of an unlisted symbol`);
+    const text = JSON.stringify({ type: 'update', channel, seq, prevSeq, data: data(units) });
+    for (const subscriber of [...subscribers]) subscriber.sendText(text);
+  }
+
+  /**
+   * A symbol first seen after start had no book when the hub was seeded (every live book was read
+   * then), so its replica starts empty; the live book must not be read now, it may be ahead.
+   */
+  #seed(symbol: string): SymbolMarket {
+    return this.#add(symbol, MarketDataBook.empty(this.#seedSeq));
+  }
+
+  #add(symbol: string, book: MarketDataBook): SymbolMarket {
+    const market = new SymbolMarket(
+      symbol,
+      book,
+      this.#tradeTapeTradesMax,
+      this.#candlesPerSeriesMax,
+      this.#startedAtMs,
+    );
+    this.#markets.set(symbol, market);
+    return market;
+  }
+
+  #unitsOf(symbol: string): Units | undefined {
+    const instrument = this.#source.instrument(symbol);
+    if (!instrument) return undefined;
+    const cached = this.#units.get(symbol);
+    if (
+      cached &&
+      cached.instrument.tickSize === instrument.tickSize &&
+      cached.instrument.lotSize === instrument.lotSize
+    ) {
+      return cached.units;
+    }
+    const units = new Units(instrument);
+    this.#units.set(symbol, { instrument: { ...instrument }, units });
+    return units;
+  }
+
+  /** @internal Called by a subscriber that dropped itself. */
+  dropped(subscriber: Subscriber, slow: boolean): void {
+    if (slow) this.metrics.slowConsumerDisconnects.inc();
+    this.disconnect(subscriber);
+  }
+}
+
+/**
+ * One attached socket. Messages go to the socket while its `bufferedAmount` is below the high-water
+ * mark, then into a bounded queue drained as the socket writes out; when the socket buffer plus the
+ * queue would exceed the byte limit, or the queue the message limit, the socket is closed 1013.
+ */
+export class Subscriber {
+  readonly channels = new Set<string>();
+  #closed = false;
+  readonly #queue: { text: string; bytes: number }[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  readonly #sent = (error?: Error): void => {
+    if (!error) this.#flush();
+  };
+
+  constructor(
+    readonly socket: HubSocket,
+    readonly hub: MarketDataHub,
+  ) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Messages waiting in the subscriber's own queue. */
+  get queuedMessages(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Sends one message through the bounded buffer; false when the subscriber is (now) closed. */
+  send(message: object): boolean {
+    return this.sendText(JSON.stringify(message));
+  }
+
+  sendText(text: string): boolean {
+    if (this.#closed) return false;
+    const bytes = Buffer.byteLength(text);
+    const limits = this.hub.sendBuffer;
+    const buffered = this.socket.bufferedAmount + this.#queuedBytes + bytes;
+    if (this.queuedMessages >= limits.sendQueueMessagesMax || buffered > limits.sendBufferBytesMax) {
+      this.#drop();
+      return false;
+    }
+    this.#queue.push({ text, bytes });
+    this.#queuedBytes += bytes;
+    this.#flush();
+    return true;
+  }
+
+  /** The socket closed: stop sending and detach. */
+  detach(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clear();
+    this.hub.disconnect(this);
+  }
+
+  #flush(): void {
+    const highWater = this.hub.sendBuffer.socketHighWaterBytes;
+    while (!this.#closed && this.queuedMessages > 0 && this.socket.bufferedAmount < highWater) {
+      const next = this.#queue[this.#queueHead]!;
+      this.#queueHead++;
+      this.#queuedBytes -= next.bytes;
+      this.hub.metrics.messagesSent.inc();
+      this.socket.send(next.text, this.#sent);
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #drop(): void {
+    this.#closed = true;
+    this.#clear();
+    this.hub.dropped(this, true);
+    this.socket.close(slowConsumerClose.code, slowConsumerClose.reason);
+  }
+
+  #clear(): void {
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+    this.#queuedBytes = 0;
+  }
+}
+
+function snapshotData(channel: Channel, market: SymbolMarket, units: Units): unknown {
+  switch (channel.kind) {
+    case 'book.L2':
+      return units.depth(market.book.l2(marketDataLimits.l2DepthMax));
+    case 'book.L3':
+      return units.orders(market.book.l3(marketDataLimits.l3OrdersMax));
+    case 'bbo':
+      return units.bbo(market.book.l1());
+    case 'trades':
+      return { trades: market.tape.latest(marketDataLimits.tradesPerQueryMax).map((t) => units.trade(t)) };
+    case 'candles':
+      return { candles: market.candles.series[channel.resolution].candles().map((c) => units.candle(c)) };
+    default: {
+      const unknown: never = channel;
+      throw new Error(`unknown channel ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function pickSendBuffer(source: SendBufferLimits): SendBufferLimits {
+  return {
+    socketHighWaterBytes: source.socketHighWaterBytes,
+    sendBufferBytesMax: source.sendBufferBytesMax,
+    sendQueueMessagesMax: source.sendQueueMessagesMax,
+  };
+}

@@ -1,0 +1,141 @@
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ModuleContext, StartedModule } from '../app/module.ts';
+import { assert } from '../platform/errors.ts';
+import { exchangeAdminRoutes } from './http/admin.ts';
+import { exchangeInstrumentRoutes } from './http/instruments.ts';
+import { marketDataRoutes } from './http/market-data.ts';
+import { exchangeOrderRoutes } from './http/orders.ts';
+import { exchangeQueryRoutes } from './http/queries.ts';
+import { exchangeWebSocket } from './http/ws.ts';
+import { MarketDataHub, sqlCandleHistory } from './market-data/index.ts';
+import { ExecutionsProjector, loadOpenOrders } from './projector/index.ts';
+import { Sequencer } from './sequencer/index.ts';
+import {
+  defaultInstruments,
+  ExchangeService,
+  ExchangeStore,
+  parseSchedule,
+  ScheduleTimer,
+} from './service/index.ts';
+
+/** Where the exchange keeps its journal and snapshots, under KINYU_DATA_DIR. */
+export const exchangeDirectoryName = 'exchange';
+
+/** The started exchange; `service` is there in a process with the `exchange` role. */
+export interface ExchangeModule extends StartedModule {
+  service?: ExchangeService;
+}
+
+/**
+ * The exchange in a process with the `exchange` role: lists the default instruments on first start,
+ * opens the sequencer on `$KINYU_DATA_DIR/exchange` (one writer per directory), lets the executions
+ * projector catch up with the journal so the open orders can be loaded from it, builds the service
+ * and the market-data hub (which reads the books before any new command), applies the trading
+ * schedule and serves order entry, queries, market data, the WebSocket and administration.
+ * Without the role it does nothing.
+ */
+export const startExchange = async (context: ModuleContext): Promise<ExchangeModule> => {
+  if (!context.config.roles.includes('exchange')) return { name: 'exchange', stop: async () => {} };
+  const { config, pool, clock, logger } = context;
+  const schedule = parseSchedule(config.exchangeSchedule);
+  assert(
+    schedule,
+    `KINYU_EXCHANGE_SCHEDULE ${config.exchangeSchedule} passed config validation but does not parse`,
+  );
+  const store = new ExchangeStore(pool);
+  const listed = await store.insertDefaultsIfEmpty(defaultInstruments, clock.now());
+  if (listed > 0) logger.info({ instruments: listed }, 'first start: default instruments listed');
+  const [instruments, sessions] = await Promise.all([store.listInstruments(), store.loadSessions()]);
+  const dir = path.join(config.dataDir, exchangeDirectoryName);
+  const sequencer = await Sequencer.open(dir, {
+    durability: config.exchangeDurability,
+    snapshotEveryCommands: config.exchangeSnapshotEvery,
+  });
+  logger.info({ lastSeq: sequencer.lastSeq, recovery: sequencer.recovery }, 'exchange sequencer open');
+  let projector: ExecutionsProjector | undefined;
+  try {
+    let service: ExchangeService | undefined;
+    projector = await ExecutionsProjector.open({
+      pool,
+      dir,
+      metrics: context.metrics,
+      logger,
+      durableSeq: () => service?.lastSeq ?? sequencer.lastSeq,
+    });
+    await projector.catchUp();
+    assert(
+      projector.appliedSeq === sequencer.lastSeq,
+      `the projector stopped at seq ${projector.appliedSeq}, the journal ends at ${sequencer.lastSeq}`,
+    );
+    const openOrders = await loadOpenOrders(pool);
+    const live = new ExchangeService({
+      sequencer,
+      store,
+      clock,
+      instruments,
+      sessions,
+      openOrders,
+      listeners: [],
+      log: logger,
+    });
+    service = live;
+    // Before any new command: the hub's replicas start from the books as the journal left them.
+    const hub = new MarketDataHub({
+      source: {
+        instrument: (symbol) => live.instrument(symbol),
+        instruments: () => live.instruments(),
+        book: (symbol) => live.book(symbol),
+        symbols: () => sequencer.symbols(),
+        get lastSeq() {
+          return live.lastSeq;
+        },
+      },
+      metrics: context.metrics,
+      startedAtMs: clock.now().getTime(),
+    });
+    live.subscribe(hub);
+    projector.start();
+    const timer = new ScheduleTimer(live, schedule, clock, logger);
+    await timer.start();
+    const running = projector;
+    const routes: FastifyPluginAsync[] = [
+      exchangeOrderRoutes({
+        service,
+        orderRateLimit: { max: config.exchangeOrderRateMax, timeWindowMs: config.rateLimitWindowMs },
+      }),
+      exchangeInstrumentRoutes({ service: live }),
+      exchangeAdminRoutes({ service: live, projectedSeq: () => running.appliedSeq }),
+      exchangeQueryRoutes({
+        pool,
+        instrument: (symbol) => live.instrument(symbol),
+        lastSeq: () => live.lastSeq,
+        projector: running,
+      }),
+      marketDataRoutes({ hub, history: sqlCandleHistory(pool) }),
+      exchangeWebSocket({
+        hub,
+        orders: live,
+        authenticateHandshake: context.identity.authenticateHandshake,
+        authenticateApiKey: (apiKey) => context.identity.service.authenticateApiKey(apiKey),
+        clock,
+      }),
+    ];
+    return {
+      name: 'exchange',
+      service: live,
+      routes,
+      readiness: [{ name: 'exchange', check: async () => !live.failed }],
+      async stop() {
+        await timer.stop();
+        await live.drain();
+        await running.stop();
+        await sequencer.close();
+      },
+    };
+  } catch (error) {
+    await projector?.stop().catch(() => undefined);
+    await sequencer.close().catch(() => undefined);
+    throw error;
+  }
+};

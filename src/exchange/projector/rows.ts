@@ -1,0 +1,106 @@
+import { assert } from '../../platform/errors.ts';
+import type { BookEvent, Side } from '../matching/index.ts';
+import type { OrderState } from '../orders/order-state.ts';
+import type { JournalRecord } from '../sequencer/index.ts';
+
+/** One exchange_trades row; times in epoch ms. */
+export interface TradeRow {
+  tradeId: string;
+  seq: number;
+  symbol: string;
+  priceTicks: number;
+  quantityLots: number;
+  makerOrderId: number;
+  takerOrderId: number;
+  makerSide: Side;
+  time: number;
+}
+
+/** One exchange_executions row: one side of one trade. */
+export interface ExecutionRow {
+  id: string;
+  tradeId: string;
+  orderId: number;
+  member: string;
+  account: string;
+  symbol: string;
+  side: Side;
+  priceTicks: number;
+  quantityLots: number;
+  orderType: OrderState['orderType'];
+  liquidity: 'maker' | 'taker';
+  seq: number;
+  time: number;
+}
+
+/** What one journal record adds to the projection. */
+export interface ProjectedRecord {
+  seq: number;
+  /** The last state of every order the command changed. */
+  orders: OrderState[];
+  trades: TradeRow[];
+  executions: ExecutionRow[];
+}
+
+/** Trade id of the n-th (1-based) trade of the command with this seq. */
+export function tradeId(seq: number, n: number): string {
+  return `${seq}-${n}`;
+}
+
+/**
+ * The rows of one record, given the states the OrderTracker returned for it (which include both
+ * orders of every trade). Pure: the same record always gives the same rows, so a batch written twice
+ * changes nothing.
+ */
+export function projectRecord(
+  record: JournalRecord,
+  events: readonly BookEvent[],
+  changed: readonly OrderState[],
+): ProjectedRecord {
+  const byId = new Map(changed.map((state) => [state.orderId, state]));
+  const time = record.meta?.time ?? 0;
+  const trades: TradeRow[] = [];
+  const executions: ExecutionRow[] = [];
+  for (const event of events) {
+    if (event.type !== 'trade') continue;
+    const id = tradeId(record.seq, trades.length + 1);
+    const maker = byId.get(event.makerOrderId);
+    const taker = byId.get(event.takerOrderId);
+    // The tracker knows every open order, so a trade with an unknown side means the projection
+    // and the journal disagree: stop rather than write half a trade.
+    assert(maker && taker, `trade ${id} names an order the tracker does not know`);
+    trades.push({
+      tradeId: id,
+      seq: record.seq,
+      symbol: record.symbol,
+      priceTicks: event.priceTicks,
+      quantityLots: event.quantityLots,
+      makerOrderId: event.makerOrderId,
+      takerOrderId: event.takerOrderId,
+      makerSide: event.makerSide,
+      time,
+    });
+    const side = (order: OrderState, liquidity: 'maker' | 'taker'): ExecutionRow => ({
+      id: `${id}-${liquidity === 'maker' ? 'M' : 'T'}`,
+      tradeId: id,
+      orderId: order.orderId,
+      member: order.member,
+      account: order.account,
+      symbol: record.symbol,
+      side: order.side,
+      priceTicks: event.priceTicks,
+      quantityLots: event.quantityLots,
+      orderType: order.orderType,
+      liquidity,
+      seq: record.seq,
+      time,
+    });
+    executions.push(side(maker, 'maker'), side(taker, 'taker'));
+  }
+  return { seq: record.seq, orders: [...changed], trades, executions };
+}
+
+/** Rows a projected record writes (for batch sizing). */
+export function rowCount(projected: ProjectedRecord): number {
+  return projected.orders.length + projected.trades.length + projected.executions.length;
+}

@@ -1,0 +1,218 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
+import { sqlCandleHistory } from '../../../src/exchange/market-data/candle-history.ts';
+import { CandleSeries } from '../../../src/exchange/market-data/candles.ts';
+import { MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
+import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
+import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
+import type { UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+import { ManualClock } from '../../../src/platform/clock.ts';
+import { type App, buildApp } from '../../../src/platform/http/app.ts';
+import { formatDecimal } from '../../../src/platform/money.ts';
+import { createTestIdentity } from '../../identity/support.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { Prng } from '../../support/prng.ts';
+
+/*
+ * REST market data through the platform's buildApp (auth plugin, validation, problem+json) on a
+ * real database: the books come from the engine's real results, older candles from real rows in
+ * exchange_trades.
+ */
+
+const aapl: MarketInstrument = { symbol: 'AAPL', tickSize: '0.05', lotSize: 100 };
+const startedAt = Date.UTC(2026, 2, 2, 10, 0, 0);
+const minute = 60_000;
+
+describe('market data REST', () => {
+  let db: TestDatabase;
+  let app: App;
+  let hub: MarketDataHub;
+  const book = new FastOrderBook();
+  let seq = 0;
+  const run = (command: UnsequencedCommand, timeMs: number) => {
+    seq++;
+    const sequenced = command.type === 'new' ? { ...command, seq, orderId: seq } : { ...command, seq };
+    const events = book.apply(sequenced as BookCommand);
+    hub.onSequenced({ seq, symbol: 'AAPL', events, meta: { time: timeMs } });
+  };
+  const limit = (
+    side: 'buy' | 'sell',
+    priceTicks: number,
+    quantityLots: number,
+    account = 'a:',
+  ): UnsequencedCommand => ({
+    type: 'new',
+    account,
+    side,
+    orderType: 'limit',
+    priceTicks,
+    quantityLots,
+    timeInForce: 'GTC',
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase(4);
+    await db.pool.query(`CREATE TABLE IF NOT EXISTS exchange_trades (trade_id text primary key, seq bigint, symbol text,
+      price_ticks bigint, quantity_lots bigint, maker_order_id bigint, taker_order_id bigint, maker_side text, time timestamptz)`);
+    const identity = createTestIdentity(db.pool);
+    hub = new MarketDataHub({
+      source: {
+        instrument: (s) => (s === 'AAPL' ? aapl : undefined),
+        instruments: () => [aapl],
+        book: () => book,
+        lastSeq: 0,
+      },
+      metrics: new Registry(),
+      startedAtMs: startedAt,
+    });
+    app = await buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: new ManualClock(new Date(startedAt)),
+      rateLimit: { max: 10_000, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      hooks: [identity.module.authPlugin],
+      modules: [marketDataRoutes({ hub, history: sqlCandleHistory(db.pool) })],
+    });
+    // A book with two bid levels and one ask; one trade.
+    run(limit('buy', 3_000, 2), startedAt + 1_000); // 150.00
+    run(limit('buy', 3_000, 1), startedAt + 2_000);
+    run(limit('buy', 2_990, 4), startedAt + 3_000); // 149.50
+    run(limit('sell', 3_010, 5), startedAt + 4_000); // 150.50
+    run(limit('sell', 3_000, 1, 'b:'), startedAt + 5_000); // trades 1 lot with order 1
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  const get = (url: string) => app.inject({ method: 'GET', url });
+
+  it('L2: aggregated levels as decimal prices and share quantities, with the channel sequence', async () => {
+    const response = await get('/v1/marketdata/orderBook/L2?symbol=AAPL&depth=1');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      symbol: 'AAPL',
+      sequence: 5,
+      bids: [{ price: '150.00', quantity: 200 }],
+      asks: [{ price: '150.50', quantity: 500 }],
+    });
+    expect((await get('/v1/marketdata/orderBook/L2?symbol=AAPL')).json().bids).toHaveLength(2);
+  });
+
+  it('L3: every order FIFO, anonymous', async () => {
+    const body = (await get('/v1/marketdata/orderBook/L3?symbol=AAPL')).json();
+    expect(body).toEqual({
+      symbol: 'AAPL',
+      sequence: 5,
+      bids: [
+        { orderId: '1', price: '150.00', quantity: 100 },
+        { orderId: '2', price: '150.00', quantity: 100 },
+        { orderId: '3', price: '149.50', quantity: 400 },
+      ],
+      asks: [{ orderId: '4', price: '150.50', quantity: 500 }],
+    });
+  });
+
+  it('BBO and trades', async () => {
+    expect((await get('/v1/marketdata/bbo?symbol=AAPL')).json()).toEqual({
+      symbol: 'AAPL',
+      sequence: 5,
+      bid: { price: '150.00', quantity: 200 },
+      ask: { price: '150.50', quantity: 500 },
+    });
+    expect((await get('/v1/marketdata/trades?symbol=AAPL&limit=5')).json()).toEqual({
+      symbol: 'AAPL',
+      trades: [
+        {
+          tradeId: '5-1',
+          price: '150.00',
+          quantity: 100,
+          side: 'sell',
+          time: new Date(startedAt + 5_000).toISOString(),
+          sequence: 5,
+        },
+      ],
+    });
+  });
+
+  it('refuses an unknown symbol with 404 and bad parameters with 400/422 naming the field', async () => {
+    const missing = await get('/v1/marketdata/orderBook/L2?symbol=MSFT');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ code: 'not_found', errors: [{ field: 'symbol' }] });
+    const depth = await get('/v1/marketdata/orderBook/L2?symbol=AAPL&depth=0');
+    expect(depth.statusCode).toBe(400);
+    expect(depth.json().errors[0].field).toBe('querystring.depth');
+    const resolution = await get(
+      '/v1/marketdata/candles?symbol=AAPL&resolution=2m&startTime=2026-03-02T10:00:00Z&endTime=2026-03-02T11:00:00Z',
+    );
+    expect(resolution.statusCode).toBe(400);
+    expect(resolution.json().errors[0].field).toBe('querystring.resolution');
+    const time = await get(
+      '/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=yesterday&endTime=2026-03-02T11:00:00Z',
+    );
+    expect(time.statusCode).toBe(400);
+    expect(time.json().errors[0].field).toBe('querystring.startTime');
+    const backwards = await get(
+      '/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=2026-03-02T11:00:00Z&endTime=2026-03-02T10:00:00Z',
+    );
+    expect(backwards.statusCode).toBe(422);
+    expect(backwards.json()).toMatchObject({ code: 'invalid_time_range', errors: [{ field: 'endTime' }] });
+    const wide = await get(
+      '/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=2026-01-01T00:00:00Z&endTime=2026-03-02T10:00:00Z',
+    );
+    expect(wide.statusCode).toBe(422);
+  });
+
+  it('candles: the live ring for its range, SQL history for older buckets, both aggregated alike', async () => {
+    // Trades from before market data started live only in exchange_trades.
+    const rng = new Prng(2026);
+    const older: { seq: number; n: number; priceTicks: number; quantityLots: number; timeMs: number }[] = [];
+    for (let i = 0; i < 120; i++) {
+      const timeMs = startedAt - 3 * 3_600_000 + i * 90_000 + rng.int(0, 500);
+      const trades = rng.int(1, 3);
+      for (let n = 1; n <= trades; n++) {
+        older.push({
+          seq: 10_000 + i,
+          n,
+          priceTicks: rng.int(2_900, 3_100),
+          quantityLots: rng.int(1, 9),
+          timeMs,
+        });
+      }
+    }
+    for (const t of older) {
+      await db.pool.query(
+        `INSERT INTO exchange_trades (trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id, taker_order_id, maker_side, time)
+         VALUES ($1, $2, 'AAPL', $3, $4, 1, 2, 'buy', $5)`,
+        [`${t.seq}-${t.n}`, t.seq, t.priceTicks, t.quantityLots, new Date(t.timeMs).toISOString()],
+      );
+    }
+    for (const resolution of ['1m', '5m', '15m', '1h'] as const) {
+      const expected = new CandleSeries(resolution, 10_000, 0);
+      for (const t of older) expected.add(t);
+      expected.add({ priceTicks: 3_000, quantityLots: 1, timeMs: startedAt + 5_000 });
+      const from = new Date(startedAt - 4 * 3_600_000).toISOString();
+      const to = new Date(startedAt + 60 * minute).toISOString();
+      const response = await get(
+        `/v1/marketdata/candles?symbol=AAPL&resolution=${resolution}&startTime=${from}&endTime=${to}`,
+      );
+      expect(response.statusCode, resolution).toBe(200);
+      const units = { price: (ticks: number) => formatDecimal(BigInt(ticks) * 5n, 2) };
+      expect(response.json().candles, resolution).toEqual(
+        expected.candles().map((c) => ({
+          startTime: new Date(c.startMs).toISOString(),
+          open: units.price(c.openTicks),
+          high: units.price(c.highTicks),
+          low: units.price(c.lowTicks),
+          close: units.price(c.closeTicks),
+          volume: c.volumeLots * 100,
+        })),
+      );
+    }
+  });
+});

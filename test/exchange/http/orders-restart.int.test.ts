@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestIdentity } from '../../identity/support.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { adminHeader, memberHeader, removeDir, startTestExchange, tempDataDir } from '../service/support.ts';
+
+describe('the exchange across a restart on the same data directory', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = tempDataDir();
+  });
+  afterAll(async () => {
+    await db.drop();
+    removeDir(dataDir);
+  });
+
+  it('given resting orders, when the exchange stops and starts again, then the books are back and keep matching', async () => {
+    const identity = createTestIdentity(db.pool);
+    const first = await startTestExchange(db, dataDir, { KINYU_EXCHANGE_DURABILITY: 'batch' }, identity);
+    const admin = await adminHeader(first.app, identity, 'restart.admin');
+    const seller = await memberHeader(first.app, admin, 'Seller', 'firm-s');
+    const buyer = await memberHeader(first.app, admin, 'Buyer', 'firm-b');
+    const place = (
+      app: typeof first.app,
+      headers: Record<string, string>,
+      payload: Record<string, unknown>,
+    ) => app.inject({ method: 'POST', url: '/v1/order', headers, payload });
+    const asks = [];
+    for (const [price, quantity] of [
+      ['221.00', 10],
+      ['221.00', 5],
+      ['222.50', 7],
+    ] as const) {
+      asks.push(
+        (
+          await place(first.app, seller, {
+            symbol: 'AMZN',
+            side: 'sell',
+            orderType: 'limit',
+            price,
+            quantity,
+          })
+        ).json(),
+      );
+    }
+    await place(first.app, buyer, {
+      symbol: 'GOOG',
+      side: 'buy',
+      orderType: 'limit',
+      price: '575.00',
+      quantity: 3,
+    });
+    const service = first.exchange.service!;
+    const before = {
+      amzn: service.book('AMZN')!.stateHash(),
+      goog: service.book('GOOG')!.stateHash(),
+      l3: service.book('AMZN')!.l3(),
+      lastSeq: service.lastSeq,
+    };
+    expect(before.l3.asks.map((o) => String(o.orderId))).toEqual(asks.map((a) => a.id));
+    await first.stop();
+
+    const second = await startTestExchange(db, dataDir, { KINYU_EXCHANGE_DURABILITY: 'batch' }, identity);
+    try {
+      const again = second.exchange.service!;
+      expect(again.lastSeq).toBe(before.lastSeq);
+      expect(again.book('AMZN')!.stateHash()).toBe(before.amzn);
+      expect(again.book('GOOG')!.stateHash()).toBe(before.goog);
+      expect(again.book('AMZN')!.l3()).toEqual(before.l3);
+
+      // The restored book matches in price-time order, and new ids continue after the old ones.
+      const sweep = await place(second.app, buyer, {
+        symbol: 'AMZN',
+        side: 'buy',
+        orderType: 'limit',
+        price: '221.00',
+        quantity: 12,
+      });
+      expect(sweep.statusCode).toBe(201);
+      expect(sweep.json()).toMatchObject({ status: 'filled', filledQuantity: 12 });
+      expect(Number(sweep.json().id)).toBe(before.lastSeq + 1);
+      expect(
+        again
+          .book('AMZN')!
+          .l3()
+          .asks.map((o) => [String(o.orderId), o.quantityLots]),
+      ).toEqual([
+        [asks[1].id, 3],
+        [asks[2].id, 7],
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,356 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import {
+  adminHeader,
+  memberHeader,
+  removeDir,
+  startTestExchange,
+  type TestExchange,
+  tempDataDir,
+} from '../service/support.ts';
+
+type Headers = Record<string, string>;
+
+describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let exchange: TestExchange;
+  let admin: Headers;
+  let firmA: Headers;
+  let firmA2: Headers;
+  let firmB: Headers;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = tempDataDir();
+    exchange = await startTestExchange(db, dataDir);
+    admin = await adminHeader(exchange.app, exchange.identity, 'exchange.admin');
+    firmA = await memberHeader(exchange.app, admin, 'Firm A desk 1', 'firm-a');
+    firmA2 = await memberHeader(exchange.app, admin, 'Firm A desk 2', 'firm-a');
+    firmB = await memberHeader(exchange.app, admin, 'Firm B', 'firm-b');
+  });
+  afterAll(async () => {
+    await exchange.stop();
+    await db.drop();
+    removeDir(dataDir);
+  });
+
+  const place = (headers: Headers, payload: Record<string, unknown>) =>
+    exchange.app.inject({ method: 'POST', url: '/v1/order', headers, payload });
+  const cancel = (headers: Headers, id: string) =>
+    exchange.app.inject({ method: 'DELETE', url: `/v1/order/${id}`, headers });
+  const replace = (headers: Headers, id: string, payload: Record<string, unknown>) =>
+    exchange.app.inject({ method: 'PATCH', url: `/v1/order/${id}`, headers, payload });
+
+  it('given a resting sell, when another member buys through it, then both see the fill at the maker price', async () => {
+    const sell = await place(firmA, {
+      symbol: 'GOOG',
+      side: 'sell',
+      orderType: 'limit',
+      price: '580.25',
+      quantity: 100,
+      clientOrderId: 'a-sell-1',
+    });
+    expect(sell.statusCode).toBe(201);
+    const resting = sell.json();
+    expect(resting).toEqual({
+      id: expect.stringMatching(/^[1-9][0-9]*$/),
+      clientOrderId: 'a-sell-1',
+      creationTime: '2026-03-02T09:00:00.000Z',
+      symbol: 'GOOG',
+      side: 'sell',
+      orderType: 'limit',
+      price: '580.25',
+      quantity: 100,
+      filledQuantity: 0,
+      remainingQuantity: 100,
+      status: 'new',
+      timeInForce: 'GTC',
+      postOnly: false,
+      account: '',
+      updateTime: '2026-03-02T09:00:00.000Z',
+    });
+
+    const buy = await place(firmB, {
+      symbol: 'GOOG',
+      side: 'buy',
+      orderType: 'limit',
+      price: '581.00',
+      quantity: 60,
+    });
+    expect(buy.statusCode).toBe(201);
+    expect(buy.json()).toMatchObject({
+      price: '581.00',
+      status: 'filled',
+      filledQuantity: 60,
+      remainingQuantity: 0,
+    });
+    expect(Number(buy.json().id)).toBeGreaterThan(Number(resting.id));
+
+    // The maker is still open with 40 left; its owner cancels the rest (from another of its keys).
+    const cancelled = await cancel(firmA2, resting.id);
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({
+      id: resting.id,
+      status: 'canceled',
+      quantity: 100,
+      filledQuantity: 60,
+      remainingQuantity: 0,
+    });
+  });
+
+  it('given a resting order, when its owner replaces price and size, then the book shows the new terms', async () => {
+    const placed = (
+      await place(firmA, { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '219.00', quantity: 100 })
+    ).json();
+    const repriced = await replace(firmA, placed.id, { price: '219.50' });
+    expect(repriced.statusCode).toBe(200);
+    expect(repriced.json()).toMatchObject({
+      id: placed.id,
+      price: '219.50',
+      quantity: 100,
+      remainingQuantity: 100,
+      status: 'new',
+    });
+    const smaller = await replace(firmA, placed.id, { quantity: 40 });
+    expect(smaller.json()).toMatchObject({ price: '219.50', quantity: 40, remainingQuantity: 40 });
+    const bids = exchange.exchange.service?.book('AMZN')?.l3().bids ?? [];
+    expect(bids.find((o) => String(o.orderId) === placed.id)).toMatchObject({
+      priceTicks: 21950,
+      quantityLots: 40,
+    });
+
+    const empty = await replace(firmA, placed.id, {});
+    expect(empty.statusCode).toBe(400);
+    const offTick = await replace(firmA, placed.id, { price: '219.555' });
+    expect(offTick.statusCode).toBe(422);
+    expect(offTick.json()).toMatchObject({ code: 'price_not_on_tick', errors: [{ field: 'price' }] });
+    expect((await cancel(firmA, placed.id)).json().status).toBe('canceled');
+  });
+
+  it('given member A owns an order, when member B cancels or replaces it, then B gets 404 as for an unknown order', async () => {
+    const placed = (
+      await place(firmA, { symbol: 'AMZN', side: 'sell', orderType: 'limit', price: '230.00', quantity: 10 })
+    ).json();
+    const byB = await cancel(firmB, placed.id);
+    expect(byB.statusCode).toBe(404);
+    expect(byB.json()).toMatchObject({ code: 'order_not_found', status: 404 });
+    expect(byB.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect((await replace(firmB, placed.id, { price: '231.00' })).json()).toMatchObject({
+      code: 'order_not_found',
+    });
+    expect((await cancel(firmB, '999999999')).statusCode).toBe(404);
+    expect((await cancel(firmA, 'abc')).statusCode).toBe(400);
+    // Still A's and still resting.
+    expect((await cancel(firmA, placed.id)).json()).toMatchObject({
+      status: 'canceled',
+      remainingQuantity: 0,
+    });
+  });
+
+  it('given an order that no longer rests, when its owner cancels it, then 409 order_not_open; others get 404', async () => {
+    const placed = (
+      await place(firmA, { symbol: 'AMZN', side: 'sell', orderType: 'limit', price: '240.00', quantity: 5 })
+    ).json();
+    expect((await cancel(firmA, placed.id)).statusCode).toBe(200);
+    // The order projection (engineer C's projector) records who owned it; stand in for it here.
+    await db.pool.query(
+      `INSERT INTO exchange_orders (order_id, symbol, member, account, client_order_id, side, order_type,
+         time_in_force, post_only, price_ticks, quantity_lots, filled_lots, remaining_lots, status,
+         reject_reason, cancel_reason, created_at, updated_at, last_seq)
+       VALUES ($1, 'AMZN', 'firm-a', '', NULL, 'sell', 'limit', 'GTC', false, 24000, 5, 0, 0, 'canceled',
+         NULL, 'user', now(), now(), $1)`,
+      [Number(placed.id)],
+    );
+    const again = await cancel(firmA, placed.id);
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'order_not_open' });
+    expect((await cancel(firmB, placed.id)).statusCode).toBe(404);
+    expect((await replace(firmA, placed.id, { quantity: 1 })).json()).toMatchObject({
+      code: 'order_not_open',
+    });
+  });
+
+  it('names the field of every bad input', async () => {
+    const base = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '200.00', quantity: 10 };
+    const cases: Array<[Record<string, unknown>, number, string, string]> = [
+      [{ ...base, price: '200.001' }, 422, 'price_not_on_tick', 'price'],
+      [{ ...base, price: 200 }, 400, 'validation_failed', 'price'],
+      [{ ...base, price: '1e3' }, 400, 'validation_failed', 'price'],
+      [{ ...base, price: undefined }, 400, 'validation_failed', 'price'],
+      [{ ...base, orderType: 'market' }, 400, 'validation_failed', 'price'],
+      [{ ...base, quantity: 0 }, 400, 'validation_failed', 'quantity'],
+      [{ ...base, quantity: 2_000_000_000 }, 422, 'quantity_above_max', 'quantity'],
+      [{ ...base, symbol: 'NOPE' }, 422, 'unknown_symbol', 'symbol'],
+      [{ ...base, side: 'short' }, 400, 'validation_failed', 'side'],
+      [{ ...base, timeInForce: 'GTD' }, 400, 'validation_failed', 'timeInForce'],
+      [{ ...base, clientOrderId: 'x'.repeat(65) }, 400, 'validation_failed', 'clientOrderId'],
+      [{ ...base, account: 'has space' }, 400, 'validation_failed', 'account'],
+      [{ ...base, extra: 1 }, 400, 'validation_failed', ''],
+      [{ ...base, symbol: 'AAPL', price: '250.00' }, 422, 'price_out_of_band', 'price'],
+      [{ ...base, symbol: 'AAPL', price: '170.99' }, 422, 'price_out_of_band', 'price'],
+      [
+        { ...base, symbol: 'AAPL', price: '190.00', quantity: 1_000_001 },
+        422,
+        'quantity_above_max',
+        'quantity',
+      ],
+      [{ ...base, symbol: '7203.T', price: '2800', quantity: 150 }, 422, 'quantity_not_on_lot', 'quantity'],
+      [{ ...base, symbol: '7203.T', price: '2800.5', quantity: 100 }, 422, 'price_not_on_tick', 'price'],
+    ];
+    for (const [payload, status, code, field] of cases) {
+      const response = await place(firmA, payload);
+      const label = JSON.stringify(payload);
+      expect(response.statusCode, label).toBe(status);
+      expect(response.json().code, label).toBe(code);
+      if (field)
+        expect(
+          response.json().errors.map((e: { field: string }) => e.field),
+          label,
+        ).toContain(field);
+    }
+    // The band's edges are inside: 190.00 ± 10 % is 171.00 … 209.00.
+    for (const price of ['171.00', '209.00']) {
+      const edge = await place(firmA, { ...base, symbol: 'AAPL', price, quantity: 1, timeInForce: 'IOC' });
+      expect(edge.statusCode, price).toBe(201);
+    }
+  });
+
+  it('a rejected new order is still an order: 200 with status rejected and the reason', async () => {
+    await place(firmB, { symbol: 'MSFT', side: 'sell', orderType: 'limit', price: '420.00', quantity: 10 });
+    const postOnly = await place(firmA, {
+      symbol: 'MSFT',
+      side: 'buy',
+      orderType: 'limit',
+      price: '420.00',
+      quantity: 10,
+      postOnly: true,
+    });
+    expect(postOnly.statusCode).toBe(200);
+    expect(postOnly.json()).toMatchObject({
+      status: 'rejected',
+      rejectReason: 'post_only_would_take',
+      remainingQuantity: 0,
+    });
+    const market = await place(firmA, { symbol: '7203.T', side: 'buy', orderType: 'market', quantity: 100 });
+    expect(market.statusCode).toBe(201);
+    expect(market.json()).toMatchObject({
+      status: 'canceled',
+      rejectReason: 'no_liquidity',
+      price: null,
+      timeInForce: 'IOC',
+    });
+  });
+
+  it('refuses a clientOrderId already used by one of the member’s open orders, across its keys', async () => {
+    const order = {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '100.00',
+      quantity: 1,
+      clientOrderId: 'dup-1',
+    };
+    const first = await place(firmA, order);
+    expect(first.statusCode).toBe(201);
+    const second = await place(firmA2, order);
+    expect(second.statusCode).toBe(409);
+    expect(second.json()).toMatchObject({
+      code: 'duplicate_client_order_id',
+      errors: [{ field: 'clientOrderId' }],
+    });
+    expect((await place(firmB, order)).statusCode).toBe(201);
+    await cancel(firmA, first.json().id);
+    expect((await place(firmA, order)).statusCode).toBe(201);
+  });
+
+  it('self-trade prevention: a member’s order never trades with its own resting order (cancel newest)', async () => {
+    await place(firmB, { symbol: 'AMZN', side: 'sell', orderType: 'limit', price: '150.00', quantity: 5 });
+    const own = await place(firmB, {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '150.00',
+      quantity: 5,
+    });
+    expect(own.json()).toMatchObject({ status: 'canceled', filledQuantity: 0 });
+    const otherAccount = await place(firmB, {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '150.00',
+      quantity: 5,
+      account: 'desk-2',
+    });
+    expect(otherAccount.json()).toMatchObject({ status: 'filled', account: 'desk-2' });
+  });
+
+  it('order routes are for members only', async () => {
+    const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '100.00', quantity: 1 };
+    expect((await place({}, order)).statusCode).toBe(401);
+    expect((await place(admin, order)).statusCode).toBe(403);
+    expect((await place({ 'x-api-key': 'kinyu_bad' }, order)).statusCode).toBe(401);
+  });
+});
+
+describe('order-entry rate limit', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let exchange: TestExchange;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = tempDataDir();
+    exchange = await startTestExchange(db, dataDir, { KINYU_EXCHANGE_ORDER_RATE_MAX: '3' });
+  });
+  afterAll(async () => {
+    await exchange.stop();
+    await db.drop();
+    removeDir(dataDir);
+  });
+
+  it('given a member at its allowance, when it sends one more order request by any key, then 429 problem+json', async () => {
+    const admin = await adminHeader(exchange.app, exchange.identity, 'rate.admin');
+    const desk1 = await memberHeader(exchange.app, admin, 'Desk 1', 'firm-r');
+    const desk2 = await memberHeader(exchange.app, admin, 'Desk 2', 'firm-r');
+    const other = await memberHeader(exchange.app, admin, 'Other', 'firm-s');
+    const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '100.00', quantity: 1 };
+    const placed = await exchange.app.inject({
+      method: 'POST',
+      url: '/v1/order',
+      headers: desk1,
+      payload: order,
+    });
+    expect(placed.statusCode).toBe(201);
+    expect(
+      (
+        await exchange.app.inject({
+          method: 'PATCH',
+          url: `/v1/order/${placed.json().id}`,
+          headers: desk2,
+          payload: { quantity: 2 },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await exchange.app.inject({ method: 'DELETE', url: `/v1/order/${placed.json().id}`, headers: desk1 }))
+        .statusCode,
+    ).toBe(200);
+
+    const limited = await exchange.app.inject({
+      method: 'POST',
+      url: '/v1/order',
+      headers: desk2,
+      payload: order,
+    });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(limited.headers['retry-after']).toMatch(/^[0-9]+$/);
+    expect(limited.json()).toMatchObject({ code: 'rate_limited', status: 429 });
+    // Another member has its own allowance.
+    expect(
+      (await exchange.app.inject({ method: 'POST', url: '/v1/order', headers: other, payload: order }))
+        .statusCode,
+    ).toBe(201);
+  });
+});

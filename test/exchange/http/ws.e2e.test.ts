@@ -1,0 +1,442 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
+import { exchangeWebSocket } from '../../../src/exchange/http/ws.ts';
+import { MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
+import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
+import type { WsOrderInput } from '../../../src/exchange/market-data/ws-protocol.ts';
+import type { OrderOperations } from '../../../src/exchange/market-data/ws-session.ts';
+import { Sequencer, type UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+import { anonymous } from '../../../src/identity/domain/types.ts';
+import { systemClock } from '../../../src/platform/clock.ts';
+import { AppError } from '../../../src/platform/errors.ts';
+import { type App, buildApp } from '../../../src/platform/http/app.ts';
+import { parseDecimal } from '../../../src/platform/money.ts';
+import { createTestIdentity, createUser } from '../../identity/support.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+
+/*
+ * The WebSocket through a real server and a real `ws` client. Matching is never faked: a real
+ * Sequencer (temp dir) runs the commands and the hub gets its real durable results. The order
+ * operations below are a thin adapter from the protocol to the sequencer (the exchange service
+ * does this in production); only its answer shape is simplified.
+ */
+
+const amzn: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 1 };
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kinyu-ws-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Exchange {
+  sequencer: Sequencer;
+  hub: MarketDataHub;
+  submit(command: UnsequencedCommand, member?: string): Promise<number>;
+}
+
+async function openExchange(
+  dir: string,
+  sendBuffer?: ConstructorParameters<typeof MarketDataHub>[0]['sendBuffer'],
+): Promise<Exchange> {
+  const sequencer = await Sequencer.open(dir, { durability: 'batch', snapshotEveryCommands: 0 });
+  // A resting order from before market data started: the hub must seed it from the live book.
+  await sequencer.submit('AMZN', limit('sell', 10_100, 5), { time: Date.now(), member: 'seed' });
+  const hub = new MarketDataHub({
+    source: {
+      instrument: (s) => (s === 'AMZN' ? amzn : undefined),
+      instruments: () => [amzn],
+      book: (s) => sequencer.book(s),
+      symbols: () => sequencer.symbols(),
+      get lastSeq() {
+        return sequencer.lastSeq;
+      },
+    },
+    metrics: new Registry(),
+    startedAtMs: Date.now(),
+    ...(sendBuffer ? { sendBuffer } : {}),
+  });
+  return {
+    sequencer,
+    hub,
+    async submit(command, member = 'm1') {
+      const result = await sequencer.submit('AMZN', command, { time: Date.now(), member });
+      hub.onSequenced(result);
+      return result.seq;
+    },
+  };
+}
+
+function limit(
+  side: 'buy' | 'sell',
+  priceTicks: number,
+  quantityLots: number,
+  account = 'x:',
+): UnsequencedCommand {
+  return { type: 'new', account, side, orderType: 'limit', priceTicks, quantityLots, timeInForce: 'GTC' };
+}
+
+/** Protocol → sequencer; `gate` lets a test hold one operation back to make answers resolve out of order. */
+function sequencerOrders(exchange: Exchange, gate: { cancel: Promise<void> }): OrderOperations {
+  const view = (seq: number, status: string) => ({ id: String(seq), status });
+  return {
+    async placeOrder(member: string, input: WsOrderInput) {
+      if (input.symbol !== 'AMZN') throw new AppError('not_found', 'unknown symbol');
+      const price = input.price === undefined ? undefined : parseDecimal(input.price, { scale: 2 });
+      if (price && !price.ok) throw new AppError('validation_failed', price.detail);
+      const priceTicks = price?.ok ? Number(price.value) : undefined;
+      const seq = await exchange.submit(
+        {
+          type: 'new',
+          account: `${member}:`,
+          side: input.side,
+          orderType: input.orderType,
+          priceTicks,
+          quantityLots: input.quantity,
+          timeInForce: input.timeInForce ?? 'GTC',
+        },
+        member,
+      );
+      return view(seq, 'accepted');
+    },
+    async cancelOrder(member: string, orderId: string) {
+      await gate.cancel;
+      const seq = await exchange.submit({ type: 'cancel', orderId: Number(orderId) }, member);
+      return view(seq, 'canceled');
+    },
+    async replaceOrder() {
+      throw new AppError('conflict', 'replace is not part of this test');
+    },
+  };
+}
+
+/** A ws client that records every message and can wait for one. */
+class Client {
+  readonly messages: Record<string, unknown>[] = [];
+  readonly #waiters: {
+    match: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
+  closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Record<string, unknown>;
+      this.messages.push(message);
+      for (const waiter of [...this.#waiters]) {
+        if (waiter.match(message)) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.resolve(message);
+        }
+      }
+    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<Client> {
+    const ws = new WebSocket(url, ['kinyu.v1'], { headers });
+    const client = new Client(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The first message (already received or still to come) that matches. */
+  next(match: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    const seen = this.messages.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+
+  /** Waits for `count` messages matching, in arrival order. */
+  async collect(
+    match: (m: Record<string, unknown>) => boolean,
+    count: number,
+  ): Promise<Record<string, unknown>[]> {
+    for (;;) {
+      const found = this.messages.filter(match);
+      if (found.length >= count) return found.slice(0, count);
+      await new Promise<void>((resolve) => this.#waiters.push({ match, resolve: () => resolve() }));
+    }
+  }
+}
+
+describe('/v1/ws end to end', () => {
+  let db: TestDatabase;
+  let app: App;
+  let exchange: Exchange;
+  let url: string;
+  let apiKey: string;
+  let releaseCancel: () => void;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(4);
+    const identity = createTestIdentity(db.pool);
+    const admin = await createUser(identity.service, 'ws-admin', undefined, ['admin']);
+    apiKey = (
+      await identity.service.issueApiKey(admin.principal, { name: 'ws', role: 'member', member: 'm1' })
+    ).apiKey;
+    exchange = await openExchange(tempDir());
+    const gate = { cancel: new Promise<void>((resolve) => (releaseCancel = resolve)) };
+    app = await buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: systemClock,
+      rateLimit: { max: 10_000, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      hooks: [identity.module.authPlugin],
+      modules: [
+        marketDataRoutes({ hub: exchange.hub }),
+        exchangeWebSocket({
+          hub: exchange.hub,
+          orders: sequencerOrders(exchange, gate),
+          authenticateHandshake: identity.module.authenticateHandshake,
+          authenticateApiKey: (key) => identity.service.authenticateApiKey(key),
+          clock: systemClock,
+        }),
+      ],
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await exchange?.sequencer.close();
+    await db?.drop();
+  });
+
+  it('sends subscribed and snapshots, then updates whose prevSeq chains to the snapshot seq', async () => {
+    const watcher = await Client.open(url);
+    watcher.send({ op: 'subscribe', channels: ['book.L2.AMZN', 'trades.AMZN', 'bbo.AMZN', 'book.L3.AMZN'] });
+    const subscribed = await watcher.next((m) => m.type === 'subscribed');
+    expect(subscribed.channels).toEqual(['book.L2.AMZN', 'trades.AMZN', 'bbo.AMZN', 'book.L3.AMZN']);
+    const l2 = await watcher.next((m) => m.type === 'snapshot' && m.channel === 'book.L2.AMZN');
+    expect(l2).toEqual({
+      type: 'snapshot',
+      channel: 'book.L2.AMZN',
+      seq: 1,
+      data: { bids: [], asks: [{ price: '101.00', quantity: 5 }] },
+    });
+    const l3 = await watcher.next((m) => m.type === 'snapshot' && m.channel === 'book.L3.AMZN');
+    expect(l3.data).toEqual({ bids: [], asks: [{ orderId: '1', price: '101.00', quantity: 5 }] });
+
+    const trader = await Client.open(url, { 'x-api-key': apiKey });
+    trader.send({
+      op: 'order.new',
+      id: 'n1',
+      order: { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '101.00', quantity: 2 },
+    });
+    const answer = await trader.next((m) => m.id === 'n1');
+    expect(answer).toEqual({ type: 'order', id: 'n1', order: { id: '2', status: 'accepted' } });
+
+    const update = await watcher.next((m) => m.type === 'update' && m.channel === 'book.L2.AMZN');
+    expect(update).toEqual({
+      type: 'update',
+      channel: 'book.L2.AMZN',
+      seq: 2,
+      prevSeq: 1,
+      data: { changes: [{ side: 'sell', price: '101.00', quantity: 3 }] },
+    });
+    const trades = await watcher.next((m) => m.type === 'update' && m.channel === 'trades.AMZN');
+    expect(trades).toMatchObject({
+      seq: 2,
+      prevSeq: 1,
+      data: { trades: [{ tradeId: '2-1', price: '101.00', quantity: 2, side: 'buy', sequence: 2 }] },
+    });
+    watcher.ws.close();
+    trader.ws.close();
+  });
+
+  it('answers order operations in the order received even when they resolve out of order', async () => {
+    const trader = await Client.open(url, { 'x-api-key': apiKey });
+    const resting = exchange.sequencer.lastSeq + 1;
+    trader.send({
+      op: 'order.new',
+      id: 'a',
+      order: { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '90.00', quantity: 1 },
+    });
+    await trader.next((m) => m.id === 'a');
+    // The cancel is held at the gate; the new order behind it completes first.
+    trader.send({ op: 'order.cancel', id: 'b', orderId: String(resting) });
+    trader.send({
+      op: 'order.new',
+      id: 'c',
+      order: { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '89.00', quantity: 1 },
+    });
+    trader.send({ op: 'ping' });
+    await trader.next((m) => m.type === 'pong');
+    const seqBeforeRelease = exchange.sequencer.lastSeq;
+    expect(seqBeforeRelease).toBe(resting + 1); // 'c' already went through the sequencer
+    releaseCancel();
+    const answers = await trader.collect((m) => m.id === 'b' || m.id === 'c', 2);
+    expect(answers.map((m) => m.id)).toEqual(['b', 'c']);
+    expect(answers.map((m) => (m.order as { id: string }).id)).toEqual([
+      String(resting + 2),
+      String(resting + 1),
+    ]);
+    trader.ws.close();
+  });
+
+  it('answers bad JSON, unknown ops, oversized messages and unauthenticated orders with problem+json errors', async () => {
+    const client = await Client.open(url);
+    client.send('{not json');
+    client.send({ op: 'dance' });
+    client.send({ op: 'subscribe', channels: ['book.L2.NOPE'] });
+    client.send({ op: 'order.cancel', id: 'x1', orderId: '5' });
+    client.send({ op: 'ping', padding: 'x'.repeat(20_000) });
+    const errors = await client.collect((m) => m.type === 'error', 5);
+    const problem = (i: number) =>
+      errors[i]!.problem as { code: string; status: number; errors: { field: string }[] };
+    expect(problem(0).code).toBe('malformed_json');
+    expect(problem(1)).toMatchObject({ code: 'validation_failed', status: 400, errors: [{ field: 'op' }] });
+    expect(problem(2)).toMatchObject({ code: 'not_found', errors: [{ field: 'channels.0' }] });
+    // The order answer waits for any auth in flight, so the synchronous refusal may overtake it.
+    expect(errors.find((m) => m.id === 'x1')).toMatchObject({
+      problem: { code: 'unauthenticated', status: 401 },
+    });
+    expect(
+      errors.filter((m) => m.id === undefined).map((m) => (m.problem as { code: string }).code),
+    ).toContain('payload_too_large');
+    client.ws.close();
+  });
+
+  it('authenticates with an auth message and closes a client that keeps sending refused messages', async () => {
+    const client = await Client.open(url);
+    client.send({ op: 'auth', apiKey });
+    expect(await client.next((m) => m.type === 'auth')).toEqual({ type: 'auth', member: 'm1' });
+    for (let i = 0; i < 25; i++) client.send('nope');
+    expect(await client.closed).toEqual({ code: 1008, reason: 'too many refused messages' });
+  });
+
+  it('refuses the upgrade with 401 when the handshake carries a bad API key', async () => {
+    const ws = new WebSocket(url, { headers: { 'x-api-key': 'kinyu_bad_key' } });
+    const status = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+  });
+
+  it('serves REST market data from the same hub', async () => {
+    const l2 = await app.inject({ method: 'GET', url: '/v1/marketdata/orderBook/L2?symbol=AMZN&depth=5' });
+    expect(l2.statusCode).toBe(200);
+    expect(l2.json().asks).toEqual([{ price: '101.00', quantity: 3 }]);
+    const missing = await app.inject({ method: 'GET', url: '/v1/marketdata/bbo?symbol=NOPE' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().errors).toEqual([{ field: 'symbol', reason: 'is not a listed instrument' }]);
+  });
+});
+
+describe('/v1/ws slow consumer', () => {
+  let db: TestDatabase;
+  let app: App;
+  let exchange: Exchange;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    exchange = await openExchange(tempDir(), {
+      socketHighWaterBytes: 16 * 1024,
+      sendBufferBytesMax: 256 * 1024,
+      sendQueueMessagesMax: 10_000,
+    });
+    app = await buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: systemClock,
+      rateLimit: { max: 10_000, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      modules: [
+        exchangeWebSocket({
+          hub: exchange.hub,
+          orders: sequencerOrders(exchange, { cancel: Promise.resolve() }),
+          authenticateHandshake: async () => anonymous,
+          authenticateApiKey: async () => {
+            throw new AppError('unauthenticated');
+          },
+          clock: systemClock,
+        }),
+      ],
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await exchange?.sequencer.close();
+    await db?.drop();
+  });
+
+  it('disconnects a client that never reads with 1013 while publishing to the others goes on', async () => {
+    const channels = ['book.L2.AMZN', 'book.L3.AMZN', 'trades.AMZN'];
+    const slow = await Client.open(url);
+    const fast = await Client.open(url);
+    for (const client of [slow, fast]) client.send({ op: 'subscribe', channels });
+    await slow.next((m) => m.type === 'snapshot' && m.channel === 'trades.AMZN');
+    await fast.next((m) => m.type === 'snapshot' && m.channel === 'trades.AMZN');
+    slow.ws.pause();
+    expect(exchange.hub.subscriberCount).toBe(2);
+
+    const roundsMax = 400;
+    const levels = 100;
+    let rounds = 0;
+    let price = 20_000;
+    while (exchange.hub.subscriberCount === 2 && rounds < roundsMax) {
+      // Many resting sells, then one market buy sweeping them: large trade and book updates.
+      await Promise.all(
+        Array.from({ length: levels }, (_, i) => exchange.submit(limit('sell', price + i, 1))),
+      );
+      await exchange.submit({
+        type: 'new',
+        account: 'b:',
+        side: 'buy',
+        orderType: 'market',
+        quantityLots: levels,
+        timeInForce: 'IOC',
+      });
+      price += levels;
+      rounds++;
+    }
+    expect(exchange.hub.subscriberCount, `still subscribed after ${rounds} rounds`).toBe(1);
+    expect(await exchange.hub.metrics.slowConsumerDisconnects.get()).toMatchObject({
+      values: [{ value: 1 }],
+    });
+
+    // Publishing went on: one more command reaches the reading client with an unbroken chain.
+    const lastSeq = await exchange.submit(limit('sell', price + 5_000, 1));
+    const updates = await fast.collect(
+      (m) => m.type === 'update' && m.channel === 'book.L2.AMZN' && m.seq === lastSeq,
+      1,
+    );
+    expect(updates[0]?.seq).toBe(lastSeq);
+    const l2Updates = fast.messages.filter((m) => m.channel === 'book.L2.AMZN');
+    for (let i = 1; i < l2Updates.length; i++) expect(l2Updates[i]!.prevSeq).toBe(l2Updates[i - 1]!.seq);
+
+    // Once the slow client reads again it finds the close frame behind everything it was sent.
+    slow.ws.resume();
+    expect(await slow.closed).toEqual({ code: 1013, reason: 'slow consumer: send buffer full' });
+    fast.ws.close();
+  });
+});

@@ -1,0 +1,283 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
+import { type HubSocket, MarketDataHub, slowConsumerClose } from '../../../src/exchange/market-data/hub.ts';
+import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
+import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
+import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+
+/** A socket that records what it was sent; the test moves `bufferedAmount` and completes writes. */
+class FakeSocket implements HubSocket {
+  bufferedAmount = 0;
+  readonly sent: unknown[] = [];
+  readonly pendingCallbacks: ((error?: Error) => void)[] = [];
+  closedWith: { code: number; reason: string } | null = null;
+  send(data: string, sent?: (error?: Error) => void): void {
+    this.sent.push(JSON.parse(data));
+    if (sent) this.pendingCallbacks.push(sent);
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
+  }
+  /** The OS took everything: the buffer is empty and every write completed. */
+  drain(): void {
+    this.bufferedAmount = 0;
+    for (const done of this.pendingCallbacks.splice(0)) done();
+  }
+}
+
+const amzn: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 10 };
+const t0 = Date.UTC(2026, 0, 5, 9, 30);
+
+/** A live engine book and the results the sequencer would hand the hub. */
+function exchange() {
+  const book = new FastOrderBook();
+  let seq = 0;
+  return {
+    book,
+    source: {
+      instrument: (s: string) => (s === 'AMZN' ? amzn : undefined),
+      instruments: () => [amzn],
+      book: (s: string) => (s === 'AMZN' ? book : undefined),
+      get lastSeq() {
+        return seq;
+      },
+    },
+    run(command: UnsequencedCommand, timeMs = t0 + seq * 1_000): SequencedResult {
+      seq++;
+      const events = book.apply({ ...command, seq } as BookCommand);
+      return { seq, symbol: 'AMZN', events, meta: { time: timeMs } };
+    },
+  };
+}
+
+function limit(orderId: number, side: 'buy' | 'sell', priceTicks: number, quantityLots: number) {
+  return {
+    type: 'new',
+    orderId,
+    account: `acct-${orderId}`,
+    side,
+    orderType: 'limit',
+    priceTicks,
+    quantityLots,
+    timeInForce: 'GTC',
+  } as const;
+}
+
+function channels(...names: string[]): Channel[] {
+  return names.map((name) => parseChannel(name) as Channel);
+}
+
+describe('MarketDataHub fan-out', () => {
+  it('given a seeded book, when a subscriber subscribes, then it gets subscribed, snapshots, then updates chained by prevSeq', () => {
+    const ex = exchange();
+    ex.run(limit(1, 'sell', 10_050, 3));
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels('book.L2.AMZN', 'trades.AMZN', 'bbo.AMZN'));
+    expect(socket.sent).toEqual([
+      { type: 'subscribed', channels: ['book.L2.AMZN', 'trades.AMZN', 'bbo.AMZN'] },
+      {
+        type: 'snapshot',
+        channel: 'book.L2.AMZN',
+        seq: 1,
+        data: { bids: [], asks: [{ price: '100.50', quantity: 30 }] },
+      },
+      { type: 'snapshot', channel: 'trades.AMZN', seq: 1, data: { trades: [] } },
+      {
+        type: 'snapshot',
+        channel: 'bbo.AMZN',
+        seq: 1,
+        data: { bid: null, ask: { price: '100.50', quantity: 30 } },
+      },
+    ]);
+    socket.sent.length = 0;
+    hub.onSequenced(ex.run(limit(2, 'buy', 10_000, 1)));
+    hub.onSequenced(ex.run(limit(3, 'buy', 10_060, 1)));
+    expect(socket.sent).toEqual([
+      {
+        type: 'update',
+        channel: 'book.L2.AMZN',
+        seq: 2,
+        prevSeq: 1,
+        data: { changes: [{ side: 'buy', price: '100.00', quantity: 10 }] },
+      },
+      {
+        type: 'update',
+        channel: 'bbo.AMZN',
+        seq: 2,
+        prevSeq: 1,
+        data: { bid: { price: '100.00', quantity: 10 }, ask: { price: '100.50', quantity: 30 } },
+      },
+      {
+        type: 'update',
+        channel: 'book.L2.AMZN',
+        seq: 3,
+        prevSeq: 2,
+        data: { changes: [{ side: 'sell', price: '100.50', quantity: 20 }] },
+      },
+      {
+        type: 'update',
+        channel: 'bbo.AMZN',
+        seq: 3,
+        prevSeq: 2,
+        data: { bid: { price: '100.00', quantity: 10 }, ask: { price: '100.50', quantity: 20 } },
+      },
+      {
+        type: 'update',
+        channel: 'trades.AMZN',
+        seq: 3,
+        prevSeq: 1,
+        data: {
+          trades: [
+            {
+              tradeId: '3-1',
+              price: '100.50',
+              quantity: 10,
+              side: 'buy',
+              time: new Date(t0 + 2_000).toISOString(),
+              sequence: 3,
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('given a channel named twice or already subscribed, then its snapshot is sent once', () => {
+    const ex = exchange();
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels('bbo.AMZN', 'bbo.AMZN'));
+    hub.subscribe(subscriber, channels('bbo.AMZN'));
+    expect(socket.sent.map((m) => (m as { type: string }).type)).toEqual([
+      'subscribed',
+      'snapshot',
+      'subscribed',
+    ]);
+  });
+
+  it('given no subscribers, when commands arrive, then channel seqs still advance so a later snapshot chains', () => {
+    const ex = exchange();
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    hub.onSequenced(ex.run(limit(1, 'sell', 10_050, 3)));
+    hub.onSequenced(ex.run(limit(2, 'buy', 10_050, 1)));
+    hub.onSequenced(ex.run(limit(3, 'sell', 10_070, 1)));
+    const socket = new FakeSocket();
+    hub.subscribe(hub.connect(socket), channels('trades.AMZN', 'book.L3.AMZN'));
+    expect(socket.sent.slice(1).map((m) => (m as { seq: number }).seq)).toEqual([2, 3]);
+    socket.sent.length = 0;
+    hub.onSequenced(ex.run({ type: 'cancel', orderId: 3 }));
+    expect(socket.sent).toEqual([
+      {
+        type: 'update',
+        channel: 'book.L3.AMZN',
+        seq: 4,
+        prevSeq: 3,
+        data: { changes: [{ action: 'delete', orderId: '3', side: 'sell', price: '100.70' }] },
+      },
+    ]);
+  });
+
+  it('given a socket over its high-water mark, then messages queue and go out as the socket drains', () => {
+    const ex = exchange();
+    const hub = new MarketDataHub({
+      source: ex.source,
+      metrics: new Registry(),
+      startedAtMs: t0,
+      sendBuffer: { socketHighWaterBytes: 100, sendBufferBytesMax: 100_000, sendQueueMessagesMax: 100 },
+    });
+    const socket = new FakeSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels('book.L2.AMZN'));
+    socket.bufferedAmount = 500;
+    for (let i = 1; i <= 5; i++) hub.onSequenced(ex.run(limit(i, 'buy', 10_000 - i, 1)));
+    expect(socket.sent).toHaveLength(2);
+    expect(subscriber.queuedMessages).toBe(5);
+    socket.drain();
+    expect(socket.sent).toHaveLength(7);
+    expect(socket.sent.slice(2).map((m) => (m as { prevSeq: number }).prevSeq)).toEqual([0, 1, 2, 3, 4]);
+    expect(socket.closedWith).toBeNull();
+  });
+
+  it('given a subscriber that never drains, when its buffer would overflow, then it is closed 1013 and publishing goes on', async () => {
+    const ex = exchange();
+    const metrics = new Registry();
+    const hub = new MarketDataHub({
+      source: ex.source,
+      metrics,
+      startedAtMs: t0,
+      sendBuffer: { socketHighWaterBytes: 100, sendBufferBytesMax: 2_000, sendQueueMessagesMax: 1_000 },
+    });
+    const slow = new FakeSocket();
+    const fast = new FakeSocket();
+    const slowSubscriber = hub.connect(slow);
+    hub.subscribe(slowSubscriber, channels('book.L2.AMZN'));
+    hub.subscribe(hub.connect(fast), channels('book.L2.AMZN'));
+    slow.bufferedAmount = 1_000;
+    expect(hub.subscriberCount).toBe(2);
+    for (let i = 1; i <= 40; i++) {
+      hub.onSequenced(ex.run(limit(i, 'buy', 10_000 - i, 1)));
+      fast.drain();
+    }
+    expect(slow.closedWith).toEqual(slowConsumerClose);
+    expect(slowSubscriber.closed).toBe(true);
+    expect(hub.subscriberCount).toBe(1);
+    expect(fast.sent).toHaveLength(2 + 40);
+    const text = await metrics.metrics();
+    expect(text).toMatch(/kinyu_marketdata_slow_consumer_disconnects_total 1/);
+    expect(text).toMatch(/kinyu_marketdata_subscribers 1/);
+  });
+
+  it('given a queue at its message limit, then the next message drops the subscriber', () => {
+    const ex = exchange();
+    const hub = new MarketDataHub({
+      source: ex.source,
+      metrics: new Registry(),
+      startedAtMs: t0,
+      sendBuffer: { socketHighWaterBytes: 1, sendBufferBytesMax: 1_000_000, sendQueueMessagesMax: 3 },
+    });
+    const socket = new FakeSocket();
+    const subscriber = hub.connect(socket);
+    socket.bufferedAmount = 10;
+    expect([1, 2, 3].map(() => subscriber.send({ type: 'pong' }))).toEqual([true, true, true]);
+    expect(subscriber.send({ type: 'pong' })).toBe(false);
+    expect(socket.closedWith?.code).toBe(1013);
+    expect(socket.sent).toEqual([]);
+  });
+
+  it('given trades, then candle channels publish the changed candle at every resolution', () => {
+    const ex = exchange();
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    hub.subscribe(hub.connect(socket), channels('candles.1m.AMZN', 'candles.1d.AMZN'));
+    hub.onSequenced(ex.run(limit(1, 'sell', 10_050, 3), t0 + 5_000));
+    hub.onSequenced(ex.run(limit(2, 'buy', 10_050, 2), t0 + 6_000));
+    const candle = {
+      startTime: '',
+      open: '100.50',
+      high: '100.50',
+      low: '100.50',
+      close: '100.50',
+      volume: 20,
+    };
+    expect(socket.sent.slice(3)).toEqual([
+      {
+        type: 'update',
+        channel: 'candles.1m.AMZN',
+        seq: 2,
+        prevSeq: 0,
+        data: { candles: [{ ...candle, startTime: new Date(t0).toISOString() }] },
+      },
+      {
+        type: 'update',
+        channel: 'candles.1d.AMZN',
+        seq: 2,
+        prevSeq: 0,
+        data: { candles: [{ ...candle, startTime: '2026-01-05T00:00:00.000Z' }] },
+      },
+    ]);
+  });
+});
