@@ -12,6 +12,8 @@ Commands:
   admin create <loginId>              create an admin; the password is read from KINYU_ADMIN_PASSWORD
                                       or generated and printed once
   admin reset-password <loginId>      set a temporary password (printed once; must be changed at login)
+  projections rebuild                 rebuild the bank's history and balance read models from the ledger
+                                      and print how many accounts and rows they hold
   exchange verify [dir]               replay an exchange journal from zero and from its latest snapshot
                                       and check both give the same state (default dir: $KINYU_DATA_DIR/exchange);
                                       run it on a stopped directory; exits 2 when they differ
@@ -46,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       await runtime.migrateOnly(config);
       return 0;
+    case 'projections':
+      if (sub === 'rebuild') return rebuildProjections(runtime, config);
+      console.error(usage);
+      return 1;
     case 'admin':
       if ((sub === 'create' || sub === 'reset-password') && arg) {
         await runtime.adminCommand(config, sub, arg);
@@ -56,6 +62,27 @@ async function main(argv: string[]): Promise<number> {
     default:
       console.error(`Unknown command "${command}".\n\n${usage}`);
       return 1;
+  }
+}
+
+/** `kinyu projections rebuild`: truncates and rebuilds the bank's read models, printing counts. */
+async function rebuildProjections(
+  runtime: typeof import('./runtime.ts'),
+  config: ReturnType<typeof loadConfig>,
+): Promise<number> {
+  const { createLogger } = await import('../platform/log.ts');
+  const { systemClock } = await import('../platform/clock.ts');
+  const { rebuildBankProjections } = await import('../banking/module.ts');
+  const database = await runtime.openDatabase(
+    config,
+    createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
+  );
+  try {
+    const counts = await rebuildBankProjections(database.pool, systemClock);
+    console.log(`bank account history: rebuilt ${counts.rows} rows for ${counts.accounts} accounts`);
+    return 0;
+  } finally {
+    await database.close();
   }
 }
 
