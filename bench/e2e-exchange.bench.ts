@@ -101,6 +101,7 @@ async function cannon(url: string, headers: Record<string, string>, bodies: stri
 async function wsOrderEntry(base: string, apiKey: string, price: string, duration: number) {
   const latencies: number[] = [];
   let errors = 0;
+  const errorCodes = new Map<string, number>();
   const deadline = performance.now() + duration * 1000;
   const runClient = (client: number) =>
     new Promise<void>((resolve, reject) => {
@@ -125,9 +126,13 @@ async function wsOrderEntry(base: string, apiKey: string, price: string, duratio
         for (let n = 0; n < wsWindow; n++) send();
       });
       socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { type: string };
+        const message = JSON.parse(String(data)) as { type: string; problem?: { code: string } };
         if (message.type !== 'order' && message.type !== 'error') return;
-        if (message.type === 'error') errors++;
+        if (message.type === 'error') {
+          errors++;
+          const code = message.problem?.code ?? 'unknown';
+          errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+        }
         const started = sentAt.shift();
         if (started !== undefined) latencies.push(performance.now() - started);
         if (performance.now() < deadline) send();
@@ -141,7 +146,12 @@ async function wsOrderEntry(base: string, apiKey: string, price: string, duratio
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { ordersPerSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  return {
+    ordersPerSecond: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors: errors === 0 ? '0' : `${errors} (${[...errorCodes].map(([code, n]) => `${code} ×${n}`).join(', ')})`,
+  };
 }
 
 const tmpRoot = path.join(repoRoot, '.tmp');

@@ -39,7 +39,7 @@ export const webSocketLimits = {
   /** Channels one subscribe or unsubscribe message may name. */
   channelsPerMessageMax: 50,
   /** Client messages accepted per socket in one second; more are answered `rate_limited`. */
-  messagesPerSecondMax: 50,
+  messagesPerSecondMax: 5_000,
   /** Bytes of one client text message; a longer one is answered `payload_too_large`. */
   messageBytesMax: 16 * 1024,
   /** Frames above this are refused by the WebSocket library itself (close 1009). */
