@@ -14,7 +14,7 @@
  *
  *   npm run bench:bank            (runs bench/bank-ledger.bench.ts first)
  *   npx tsx bench/bank-saga.bench.ts
- *   SAGA_SECONDS=10 SAGA_CONNECTIONS=16 SAGA_CUSTOMERS=24 SAGA_TRANSFERS=1000 npx tsx bench/bank-saga.bench.ts
+ *   SAGA_SECONDS=5 SAGA_CONNECTIONS=16 SAGA_CUSTOMERS=16 SAGA_TRANSFERS=500 npx tsx bench/bank-saga.bench.ts
  *
  * DATABASE_URL: a PostgreSQL to create the scratch database on (default postgres://postgres@127.0.0.1:5432/postgres).
  * SAGA_REDIS_URL, when set, runs the system's bus on Redis Streams instead of in process.
@@ -31,11 +31,11 @@ import type { Pool } from '../src/platform/sql/pool.ts';
 import { withScratchDatabase } from './support.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
-const seconds = Number(process.env.SAGA_SECONDS ?? 10);
+const seconds = Number(process.env.SAGA_SECONDS ?? 5);
 const warmUpSeconds = 2;
 const connections = Number(process.env.SAGA_CONNECTIONS ?? 16);
-const customerCount = Math.max(2, Number(process.env.SAGA_CUSTOMERS ?? 24));
-const sagaTransfers = Number(process.env.SAGA_TRANSFERS ?? 1_000);
+const customerCount = Math.max(2, Number(process.env.SAGA_CUSTOMERS ?? 16));
+const sagaTransfers = Number(process.env.SAGA_TRANSFERS ?? 500);
 const redisUrl = process.env.SAGA_REDIS_URL;
 /** Each customer's opening deposit (JPY); transfers are 1 JPY, so no run comes near it. */
 const fundingAmount = '100000000';
@@ -313,6 +313,24 @@ async function checkMoney(pool: Pool, accountIds: string[]): Promise<boolean> {
   return ok;
 }
 
+/** How many warnings and errors the system logged during the run, by message. */
+function printWarnings(output: string): void {
+  const byMessage = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const { msg, err } = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+      const key = `${msg ?? '?'}${err?.message ? `: ${err.message.slice(0, 120)}` : ''}`;
+      byMessage.set(key, (byMessage.get(key) ?? 0) + 1);
+    } catch {}
+  }
+  const lines = [...byMessage].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  console.log(
+    `kinyu logged ${[...byMessage.values()].reduce((a, b) => a + b, 0)} warnings/errors${lines.length ? ':' : ''}`,
+  );
+  for (const [message, count] of lines) console.log(`  ${count} × ${message}`);
+}
+
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -371,7 +389,7 @@ await withScratchDatabase(
       const adminAuth = { authorization: `Bearer ${token}` };
 
       const onboardingStarted = performance.now();
-      // In groups of the onboarding consumer's concurrency (all at once, applications stalled).
+      // In groups of the onboarding consumer's concurrency, so each group's steps run together.
       const customers: Customer[] = [];
       for (let n = 0; n < customerCount; n += onboardingConcurrencyMax) {
         const group = Array.from(
@@ -429,6 +447,11 @@ await withScratchDatabase(
         customers.map((c) => c.accountId),
       );
       if (!saga.drained || drainMs === null || !moneyOk || saga.rejected > 0) process.exitCode = 1;
+      const { deadLetters } = await json<{ deadLetters: unknown[] }>(`${base}/admin/dead-letters?limit=100`, {
+        headers: adminAuth,
+      });
+      console.log(`dead letters on the bus: ${deadLetters.length}${deadLetters.length === 100 ? '+' : ''}`);
+      printWarnings(kinyu.output());
       console.log(`load average after: ${loadAverage()}`);
     } catch (error) {
       console.error(`kinyu's output (last 4,000 characters):\n${kinyu.output().slice(-4_000)}`);

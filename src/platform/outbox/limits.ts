@@ -13,6 +13,11 @@ export const outboxLimits = {
   payloadBytesMax: 1_048_576,
   /** Bytes of one message's headers as JSON text. */
   headersBytesMax: 16_384,
+  /**
+   * Handed-out cursors the relay remembers while transactions that were running when it read them
+   * have not ended (see OutboxRelay); beyond it the newest one is widened, which only settles later.
+   */
+  relayHorizonsMax: 1_000,
   /** Published rows the relay deletes in one pruning statement. */
   pruneRowsMax: 10_000,
 } as const;

@@ -53,6 +53,23 @@ interface OutboxRow {
   headers: Record<string, string>;
 }
 
+/** A claim's answer: its snapshot's horizon and the rows (a row with id null when none matched). */
+interface ClaimRow extends Omit<OutboxRow, 'id'> {
+  id: bigint | string | null;
+  snapshot_xmin: string;
+  snapshot_xmax: string;
+}
+
+/**
+ * After a round that handed rows up to `cursor` with a snapshot whose xmax was `xmax`: any row at or
+ * below `cursor` that round could not see belongs to a transaction running then (row ids come from
+ * a sequence, so a transaction starting later takes larger ids), hence to one below `xmax`.
+ */
+interface Horizon {
+  cursor: bigint;
+  xmax: bigint;
+}
+
 /**
  * Publishes outbox rows to the bus in id order, at least once. One relay at a time leads: the one
  * holding a PostgreSQL session advisory lock on a dedicated connection, which also LISTENs for new
@@ -75,8 +92,19 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #lastPruneMs = Number.NEGATIVE_INFINITY;
-  /** Highest row id handed to the bus in this leadership term; later rounds claim only rows after it. */
+  /** Highest row id handed to the bus in this leadership term. */
   #cursor = 0n;
+  /**
+   * Every row at or below it that will ever commit was seen by this term (handed or already
+   * published): rounds claim only rows above it. It trails #cursor until the transactions that were
+   * running when those rows were read have ended, so a row that commits after a higher id was
+   * handed is still claimed (ids are taken at insert, not at commit).
+   */
+  #settled = 0n;
+  /** Cursors waiting for their snapshot's running transactions to end, oldest first. */
+  #horizons: Horizon[] = [];
+  /** Non-durable bus: rows above #settled handed in this term and not yet marked published. */
+  readonly #inFlight = new Set<string>();
   /** Rows a non-durable bus reported handled, to be marked published in the next round. */
   #handled: string[] = [];
 
@@ -207,6 +235,9 @@ export class OutboxRelay {
     // A new term starts from the oldest unpublished row: whatever an earlier term handed to a
     // non-durable bus and never saw handled is delivered again (consumers deduplicate by id).
     this.#cursor = 0n;
+    this.#settled = 0n;
+    this.#horizons = [];
+    this.#inFlight.clear();
     this.#handled = [];
     this.#stats.leaderTerms++;
     this.#log('info', 'outbox relay is now the leader');
@@ -234,17 +265,29 @@ export class OutboxRelay {
    * Publishes the next rows in id order, one `publishBatch` per run of one topic, stopping at the first
    * failure so later rows never overtake it. A durable bus (Redis) has the message once publish returns,
    * so the rows are marked published at once. A non-durable bus (in-process) loses what it holds if the
-   * process dies, so a row stays unpublished until the bus reports every group handled it; the cursor
-   * keeps this term from handing it over twice.
+   * process dies, so a row stays unpublished until the bus reports every group handled it; #inFlight
+   * keeps this term from handing it over twice. Rows are claimed above #settled, not above the last
+   * handed id: a transaction can take id 10, commit after the one that took 11 was published, and
+   * must still be published (see #settle).
    */
   async #publishBatch(leader: PoolClient): Promise<number> {
     await this.#markPublished(leader, this.#handled.splice(0));
-    const { rows } = await leader.query<OutboxRow>({
-      name: 'kinyu_outbox_claim_after',
-      text: `SELECT id, message_id, topic, key, payload, headers FROM outbox
-             WHERE published_at IS NULL AND id > $2 ORDER BY id LIMIT $1`,
-      values: [this.#batchSize, String(this.#cursor)],
+    const { rows: claimed } = await leader.query<ClaimRow>({
+      name: 'kinyu_outbox_claim_unseen',
+      text: `SELECT pg_snapshot_xmin(s.snapshot)::text AS snapshot_xmin,
+                    pg_snapshot_xmax(s.snapshot)::text AS snapshot_xmax,
+                    o.id, o.message_id, o.topic, o.key, o.payload, o.headers
+             FROM (SELECT pg_current_snapshot() AS snapshot) s
+             LEFT JOIN LATERAL (
+               SELECT id, message_id, topic, key, payload, headers FROM outbox
+               WHERE published_at IS NULL AND id > $2 AND NOT (id = ANY($3::bigint[]))
+               ORDER BY id LIMIT $1) o ON true
+             ORDER BY o.id`,
+      values: [this.#batchSize, String(this.#settled), [...this.#inFlight]],
     });
+    const snapshotXmin = BigInt(claimed[0]!.snapshot_xmin);
+    const snapshotXmax = BigInt(claimed[0]!.snapshot_xmax);
+    const rows = claimed.filter((row): row is ClaimRow & OutboxRow => row.id !== null);
     const handed: OutboxRow[] = [];
     let failure: OutboxPublishError | undefined;
     for (const run of runsOfOneTopic(rows)) {
@@ -256,7 +299,8 @@ export class OutboxRelay {
       }
       handed.push(...run);
     }
-    if (handed.length > 0) this.#cursor = BigInt(handed.at(-1)!.id);
+    if (!this.#bus.durable) for (const row of handed) this.#inFlight.add(String(row.id));
+    if (handed.length > 0) this.#addHorizon(BigInt(handed.at(-1)!.id), snapshotXmax);
     if (this.#bus.durable)
       await this.#markPublished(
         leader,
@@ -266,7 +310,36 @@ export class OutboxRelay {
       this.#stats.publishFailures++;
       throw failure;
     }
+    // Every row this snapshot could see above #settled was claimed (a short page) or up to the last one.
+    this.#settle(snapshotXmin, rows.length < this.#batchSize ? this.#cursor : BigInt(rows.at(-1)?.id ?? 0));
     return handed.length;
+  }
+
+  #addHorizon(cursor: bigint, xmax: bigint): void {
+    if (cursor > this.#cursor) this.#cursor = cursor;
+    const last = this.#horizons.at(-1);
+    if (this.#horizons.length >= outboxLimits.relayHorizonsMax && last) {
+      // Settling later than needed is safe: widen the newest horizon instead of keeping another.
+      last.cursor = this.#cursor;
+      if (xmax > last.xmax) last.xmax = xmax;
+      return;
+    }
+    this.#horizons.push({ cursor: this.#cursor, xmax });
+  }
+
+  /**
+   * Moves #settled past every horizon whose transactions had all ended before this round's snapshot
+   * (its xmin is at least the horizon's xmax) and whose rows this round claimed up to `claimedUpTo`:
+   * nothing at or below such a cursor can still appear unseen.
+   */
+  #settle(snapshotXmin: bigint, claimedUpTo: bigint): void {
+    while (this.#horizons.length > 0) {
+      const horizon = this.#horizons[0]!;
+      if (horizon.xmax > snapshotXmin || horizon.cursor > claimedUpTo) break;
+      this.#horizons.shift();
+      this.#settled = horizon.cursor;
+    }
+    for (const id of this.#inFlight) if (BigInt(id) <= this.#settled) this.#inFlight.delete(id);
   }
 
   #publishOptions(run: OutboxRow[]): PublishOptions {
@@ -289,6 +362,7 @@ export class OutboxRelay {
       text: 'UPDATE outbox SET published_at = $2 WHERE id = ANY($1::bigint[])',
       values: [ids, this.#clock.now()],
     });
+    for (const id of ids) this.#inFlight.delete(id);
     this.#stats.published += ids.length;
   }
 
