@@ -46,6 +46,20 @@ export const PlaceOrderBody = Type.Object(
     quantity,
     timeInForce: Type.Optional(timeInForce),
     postOnly: Type.Optional(Type.Boolean()),
+    selfTradePrevention: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('cancel_newest'),
+          Type.Literal('cancel_oldest'),
+          Type.Literal('cancel_both'),
+          Type.Literal('none'),
+        ],
+        {
+          description:
+            'When this order would trade with a resting order of the same member account: cancel this order (default), the resting one, both, or let them trade',
+        },
+      ),
+    ),
     clientOrderId: Type.Optional(
       Type.String({
         minLength: 1,

@@ -34,6 +34,14 @@ export const WsOrderInput = Type.Object(
       Type.Union([Type.Literal('GTC'), Type.Literal('DAY'), Type.Literal('IOC'), Type.Literal('FOK')]),
     ),
     postOnly: Type.Optional(Type.Boolean()),
+    selfTradePrevention: Type.Optional(
+      Type.Union([
+        Type.Literal('cancel_newest'),
+        Type.Literal('cancel_oldest'),
+        Type.Literal('cancel_both'),
+        Type.Literal('none'),
+      ]),
+    ),
     clientOrderId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     account: Type.Optional(Type.String({ maxLength: 64 })),
   },

@@ -2,6 +2,7 @@ import {
   type InstrumentRejectReason,
   type NewOrderCommand,
   type RejectReason,
+  type StpMode,
   type TimeInForce,
   validateNewOrder,
 } from '../matching/index.ts';
@@ -29,6 +30,11 @@ export interface PlaceOrderInput {
   /** Default GTC for limit orders, IOC for market orders. */
   timeInForce?: 'GTC' | 'DAY' | 'IOC' | 'FOK' | undefined;
   postOnly?: boolean | undefined;
+  /**
+   * What happens when this order would trade with a resting order of the same member account:
+   * cancel this order (default), the resting one, both, or nothing (trade).
+   */
+  selfTradePrevention?: StpMode | undefined;
   clientOrderId?: string | undefined;
   /** The member's sub-account; orders of one member never trade with each other across it. */
   account?: string | undefined;
@@ -59,7 +65,9 @@ const sides = ['buy', 'sell'] as const;
 const orderTypes = ['limit', 'market'] as const;
 const timesInForce: readonly TimeInForce[] = ['GTC', 'DAY', 'IOC', 'FOK'];
 
-/** Checks and converts a new order; self-trade prevention is always cancel-newest per member account. */
+const stpModes: readonly StpMode[] = ['cancel_newest', 'cancel_oldest', 'cancel_both', 'none'];
+
+/** Checks and converts a new order; self-trade prevention defaults to cancel-newest per member account. */
 export function prepareNewOrder(
   terms: InstrumentTerms,
   member: string,
@@ -85,7 +93,7 @@ export function prepareNewOrder(
     quantityLots: quantity.lots,
     timeInForce,
     postOnly: input.postOnly ?? false,
-    stp: 'cancel_newest' as const,
+    stp: input.selfTradePrevention ?? 'cancel_newest',
   };
   const checked: NewOrderCommand = { ...command, seq: 0, orderId: 0 };
   const reason = validateNewOrder(terms.rules, checked);
@@ -171,6 +179,9 @@ function shapeProblem(input: PlaceOrderInput): EntryProblem | null {
   }
   if (input.postOnly !== undefined && typeof input.postOnly !== 'boolean') {
     return invalid('postOnly', 'must be true or false');
+  }
+  if (input.selfTradePrevention !== undefined && !stpModes.includes(input.selfTradePrevention)) {
+    return invalid('selfTradePrevention', `must be one of ${stpModes.join(', ')}`);
   }
   if (input.clientOrderId !== undefined) {
     const { clientOrderIdLengthMax } = exchangeServiceLimits;

@@ -285,6 +285,35 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     expect(otherAccount.json()).toMatchObject({ status: 'filled', account: 'desk-2' });
   });
 
+  it('self-trade prevention is chosen per order: cancel oldest keeps the new order; a bad mode names the field', async () => {
+    const resting = (
+      await place(firmB, { symbol: 'AMZN', side: 'sell', orderType: 'limit', price: '151.00', quantity: 3 })
+    ).json();
+    const taker = await place(firmB, {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '151.00',
+      quantity: 3,
+      selfTradePrevention: 'cancel_oldest',
+    });
+    expect(taker.json()).toMatchObject({ status: 'new', filledQuantity: 0, remainingQuantity: 3 });
+    // The resting sell was cancelled by the taker's STP (without the projector here, the answer is 404).
+    expect((await cancel(firmB, resting.id)).statusCode).not.toBe(200);
+    expect((await cancel(firmB, taker.json().id)).json()).toMatchObject({ status: 'canceled' });
+
+    const bad = await place(firmB, {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '151.00',
+      quantity: 3,
+      selfTradePrevention: 'cancel_all',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].field).toBe('selfTradePrevention');
+  });
+
   it('order routes are for members only', async () => {
     const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '100.00', quantity: 1 };
     expect((await place({}, order)).statusCode).toBe(401);
