@@ -150,7 +150,8 @@ async function wsOrderEntry(base: string, apiKey: string, price: string, duratio
     ordersPerSecond: latencies.length / elapsed,
     p50: at(0.5),
     p99: at(0.99),
-    errors: errors === 0 ? '0' : `${errors} (${[...errorCodes].map(([code, n]) => `${code} ×${n}`).join(', ')})`,
+    errors:
+      errors === 0 ? '0' : `${errors} (${[...errorCodes].map(([code, n]) => `${code} ×${n}`).join(', ')})`,
   };
 }
 
