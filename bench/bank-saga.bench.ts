@@ -19,7 +19,6 @@
  * DATABASE_URL: a PostgreSQL to create the scratch database on (default postgres://postgres@127.0.0.1:5432/postgres).
  * SAGA_REDIS_URL, when set, runs the system's bus on Redis Streams instead of in process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,9 +27,8 @@ import autocannon from 'autocannon';
 import { migrationSources } from '../src/app/migrations.ts';
 import { onboardingConcurrencyMax } from '../src/banking/onboarding/consumer.ts';
 import type { Pool } from '../src/platform/sql/pool.ts';
-import { withScratchDatabase } from './support.ts';
+import { json, repoRoot, startChild, withScratchDatabase } from './support.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.SAGA_SECONDS ?? 5);
 const warmUpSeconds = 2;
 const connections = Number(process.env.SAGA_CONNECTIONS ?? 16);
@@ -49,58 +47,9 @@ const admin = { loginId: 'bench-admin', password: 'Bench-passw0rd-saga!' };
 const customerPassword = 'Bench-Customer-passw0rd-1';
 const runId = randomUUID().slice(0, 8);
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  /** Everything the child printed so far (warnings and errors at KINYU_LOG_LEVEL=warn). */
-  output(): string;
-  stop(): Promise<void>;
-}
-
 interface Customer {
   accountId: string;
   authorization: string;
-}
-
-function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(ready);
-      if (match) {
-        resolve({
-          process: child,
-          url: match[1]!,
-          output: () => output,
-          async stop() {
-            child.kill('SIGTERM');
-            await exited;
-          },
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}:\n${output}`)));
-  });
-}
-
-/** A JSON request that must succeed; the problem body is in the error otherwise. */
-async function json<T>(url: string, init: RequestInit & { headers?: Record<string, string> }): Promise<T> {
-  const response = await fetch(url, {
-    ...init,
-    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status} ${text}`);
-  return JSON.parse(text) as T;
 }
 
 function applicationBody(n: number) {

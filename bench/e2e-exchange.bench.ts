@@ -11,64 +11,20 @@
  *   npm run bench:exchange:e2e            (DATABASE_URL: a PostgreSQL to create a scratch database on)
  *   E2E_SECONDS=15 E2E_CONNECTIONS=50 npm run bench:exchange:e2e
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { migrationSources } from '../src/app/migrations.ts';
-import { withScratchDatabase } from './support.ts';
+import { json, repoRoot, startChild, withScratchDatabase } from './support.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.E2E_SECONDS ?? 15);
 const connections = Number(process.env.E2E_CONNECTIONS ?? 50);
 const wsClients = Number(process.env.E2E_WS_CLIENTS ?? 8);
 const wsWindow = Number(process.env.E2E_WS_WINDOW ?? 32);
 const admin = { loginId: 'bench-admin', password: 'Bench-passw0rd-e2e!' };
 const symbol = 'AMZN';
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
-
-function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(ready);
-      if (match) {
-        resolve({
-          process: child,
-          url: match[1]!,
-          async stop() {
-            child.kill('SIGTERM');
-            await exited;
-          },
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}:\n${output}`)));
-  });
-}
-
-async function json<T>(url: string, init: RequestInit): Promise<T> {
-  const response = await fetch(url, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method} ${url} → ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
 
 function orderBodies(price: string): string[] {
   return ['buy', 'sell'].map((side) =>

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
 import { type MigrationSource, migrate } from '../src/platform/sql/migrate.ts';
 import { createPool, type Pool } from '../src/platform/sql/pool.ts';
@@ -34,4 +36,63 @@ async function adminQuery(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+export const repoRoot = path.resolve(import.meta.dirname, '..');
+
+/** A server a bench started as a child process. */
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  /** Everything the child printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <args>` in the repository with only PATH, HOME and `env`, and resolves once its
+ * output matches `ready`, whose first group is the server's URL.
+ */
+export function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(ready);
+      if (match) {
+        resolve({
+          process: child,
+          url: match[1]!,
+          output: () => output,
+          async stop() {
+            child.kill('SIGTERM');
+            await exited;
+          },
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}:\n${output}`)));
+  });
+}
+
+/** A JSON request that must succeed; the problem body is in the error otherwise. */
+export async function json<T>(
+  url: string,
+  init: RequestInit & { headers?: Record<string, string> },
+): Promise<T> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status} ${text}`);
+  return JSON.parse(text) as T;
 }
