@@ -169,7 +169,8 @@ describe('OutboxRelay', () => {
       if (!killed && (message.payload as { n: number }).n === 3) {
         killed = true;
         const pid = await leaderPid();
-        await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+        // pg_terminate_backend only signals: wait until the backend is gone, so marking fails.
+        await db.pool.query('SELECT pg_terminate_backend($1, 10000)', [pid]);
       }
     };
     const r = relay(bus);
