@@ -8,6 +8,7 @@ export { BookSet, symbolProblem } from './book-set.ts';
 export { type Durability, JournalBacklogFullError, JournalFailedError, JournalWriter } from './journal.ts';
 export {
   type CommandMeta,
+  encodeJsonRecord,
   encodeRecord,
   JournalCorruptError,
   type JournalRecord,

@@ -1,20 +1,32 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import type { BookCommand } from '../matching/index.ts';
+import { crc32Of } from './crc32.ts';
 import { sequencerLimits } from './limits.ts';
+import {
+  binaryFormatByte,
+  binaryPayloadBound,
+  decodeBinaryPayload,
+  encodeBinaryPayload,
+  type RecordBytes,
+  recordBytes,
+} from './record-binary.ts';
 
 /*
  * Journal file format: a sequence of records, nothing else (no file header).
  *
  *   offset 0  u32 LE  payload length in bytes (1 … recordPayloadBytesMax)
  *   offset 4  u32 LE  CRC-32 (zlib/IEEE) of the payload
- *   offset 8  payload: UTF-8 JSON {"seq":n,"symbol":"…","command":{…,"seq":n},"meta":{…}?}
+ *   offset 8  payload; its first byte says its format:
+ *             0x01  binary (record-binary.ts): what the writer produces
+ *             0x7B  '{', UTF-8 JSON {"seq":n,"symbol":"…","command":{…,"seq":n},"meta":{…}?}: the
+ *                   first format, still read, and written for the rare record the binary one
+ *                   cannot represent exactly
  *
  * Seqs are gap-free from 1. A record that is cut short at the end of the file is 'torn'; one whose
  * length is out of range or whose CRC does not match is 'corrupt'. Both end the readable journal:
  * the reader reports the offset, and recovery truncates the file there. A record with a valid CRC
- * but a malformed payload or an out-of-order seq was written by a broken writer: that is an
- * invariant failure (JournalCorruptError), never silently truncated.
+ * but a malformed payload (or an unknown format byte) or an out-of-order seq was written by a broken
+ * writer: that is an invariant failure (JournalCorruptError), never silently truncated.
  */
 
 export const recordHeaderBytes = 8;
@@ -66,24 +78,109 @@ export class JournalCorruptError extends Error {
   override name = 'JournalCorruptError';
 }
 
-/** Encodes one record (header + payload) into a fresh buffer. */
+/** Upper bound of the bytes `encodeRecordInto` needs for a record (header included). */
+export function recordBytesBound(
+  symbol: string,
+  command: BookCommand,
+  meta: CommandMeta | undefined,
+): number {
+  return recordHeaderBytes + binaryPayloadBound(symbol, command, meta);
+}
+
+/** Records whose bound is above this are encoded by `encodeRecord` (exact sizes) instead. */
+export const recordBytesBoundMax = recordHeaderBytes + sequencerLimits.recordPayloadBytesMax;
+
+/**
+ * Encodes one record (header + binary payload) at `out.bytes[at]`, which must have
+ * `recordBytesBound` bytes of room, and returns its length; -1 when the binary payload cannot
+ * represent it (use `encodeRecord`, which falls back to JSON). Throws a RangeError when the payload
+ * is longer than recordPayloadBytesMax. Bytes past `at` may be overwritten whatever the outcome.
+ */
+export function encodeRecordInto(
+  out: RecordBytes,
+  at: number,
+  seq: number,
+  symbol: string,
+  command: BookCommand,
+  meta: CommandMeta | undefined,
+): number {
+  const payloadAt = at + recordHeaderBytes;
+  const payloadBytes = encodeBinaryPayload(out, payloadAt, seq, symbol, command, meta);
+  if (payloadBytes < 0) return -1;
+  checkPayloadBytes(payloadBytes);
+  out.view.setUint32(at, payloadBytes, true);
+  out.view.setUint32(at + 4, crc32Of(out.bytes, payloadAt, payloadAt + payloadBytes), true);
+  return recordHeaderBytes + payloadBytes;
+}
+
+/** Encodes one record (header + payload: binary, or JSON when binary cannot represent it). */
 export function encodeRecord(record: JournalRecord): Buffer {
+  const { seq, symbol, command, meta } = record;
+  const bound = recordBytesBound(symbol, command, meta);
+  // A string of more UTF-16 units than the payload may have bytes cannot fit in either format.
+  if (bound - recordHeaderBytes <= 3 * sequencerLimits.recordPayloadBytesMax) {
+    const out = recordBytes(Buffer.allocUnsafe(bound));
+    const bytes = encodeRecordInto(out, 0, seq, symbol, command, meta);
+    if (bytes >= 0) return Buffer.from(out.bytes.subarray(0, bytes));
+  }
+  return encodeJsonRecord(record);
+}
+
+/** The first format: header + UTF-8 JSON payload. */
+export function encodeJsonRecord(record: JournalRecord): Buffer {
   const json = JSON.stringify(record);
   const payloadBytes = Buffer.byteLength(json);
-  if (payloadBytes > sequencerLimits.recordPayloadBytesMax) {
-    throw new RangeError(`journal record of ${payloadBytes} bytes exceeds recordPayloadBytesMax`);
-  }
+  checkPayloadBytes(payloadBytes);
   const out = Buffer.allocUnsafe(recordHeaderBytes + payloadBytes);
   out.write(json, recordHeaderBytes, 'utf8');
   out.writeUInt32LE(payloadBytes, 0);
-  out.writeUInt32LE(crc32(out.subarray(recordHeaderBytes)), 4);
+  out.writeUInt32LE(crc32Of(out, recordHeaderBytes, out.length), 4);
   return out;
 }
 
-function decodePayload(payload: Buffer, offset: number, expectedSeq: number): JournalRecord {
+function checkPayloadBytes(payloadBytes: number): void {
+  if (payloadBytes > sequencerLimits.recordPayloadBytesMax) {
+    throw new RangeError(`journal record of ${payloadBytes} bytes exceeds recordPayloadBytesMax`);
+  }
+}
+
+const jsonFormatByte = 0x7b;
+
+/** Decodes the payload in `bytes[start, end)` of the record at file offset `offset`. */
+function decodePayload(
+  source: RecordBytes,
+  start: number,
+  end: number,
+  offset: number,
+  expectedSeq: number,
+): JournalRecord {
+  const format = source.bytes[start];
+  let record: JournalRecord;
+  if (format === binaryFormatByte) {
+    const decoded = decodeBinaryPayload(source, start, end);
+    if (decoded === null) {
+      throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but a malformed payload`);
+    }
+    record = decoded;
+  } else if (format === jsonFormatByte)
+    record = decodeJsonPayload(source.bytes.toString('utf8', start, end), offset);
+  else {
+    throw new JournalCorruptError(
+      `record at offset ${offset} has a valid CRC but an unknown format byte ${format}`,
+    );
+  }
+  if (record.seq !== expectedSeq) {
+    throw new JournalCorruptError(
+      `record at offset ${offset} has seq ${record.seq}, expected ${expectedSeq}`,
+    );
+  }
+  return record;
+}
+
+function decodeJsonPayload(json: string, offset: number): JournalRecord {
   let value: unknown;
   try {
-    value = JSON.parse(payload.toString('utf8'));
+    value = JSON.parse(json);
   } catch {
     throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but is not JSON`);
   }
@@ -98,11 +195,6 @@ function decodePayload(payload: Buffer, offset: number, expectedSeq: number): Jo
     record.seq !== record.command.seq
   ) {
     throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but a malformed payload`);
-  }
-  if (record.seq !== expectedSeq) {
-    throw new JournalCorruptError(
-      `record at offset ${offset} has seq ${record.seq}, expected ${expectedSeq}`,
-    );
   }
   return record as JournalRecord;
 }
@@ -145,7 +237,8 @@ function scanFd(
     fileBytes,
     options.fromOffset + (options.bytesMax ?? Number.POSITIVE_INFINITY),
   );
-  const chunk = Buffer.allocUnsafe(sequencerLimits.readChunkBytes);
+  const chunkBytes = recordBytes(Buffer.allocUnsafe(sequencerLimits.readChunkBytes));
+  const chunk = chunkBytes.bytes;
   let offset = options.fromOffset;
   let seq = options.firstSeq;
   let records = 0;
@@ -177,12 +270,13 @@ function scanFd(
       break;
     }
     const start = offset - chunkStart;
-    const payload = chunk.subarray(start + recordHeaderBytes, start + recordHeaderBytes + length);
-    if (crc32(payload) !== chunk.readUInt32LE(start + 4)) {
+    const payloadStart = start + recordHeaderBytes;
+    const payloadEnd = payloadStart + length;
+    if (crc32Of(chunk, payloadStart, payloadEnd) !== chunk.readUInt32LE(start + 4)) {
       tail = { kind: 'corrupt', reason: 'bad_crc' };
       break;
     }
-    const record = decodePayload(payload, offset, seq);
+    const record = decodePayload(chunkBytes, payloadStart, payloadEnd, offset, seq);
     lastRecordOffset = offset;
     offset += recordHeaderBytes + length;
     records++;

@@ -1,8 +1,17 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { encodeRecord, type JournalRecord } from './journal-format.ts';
+import type { BookCommand } from '../matching/index.ts';
+import {
+  type CommandMeta,
+  encodeRecord,
+  encodeRecordInto,
+  type JournalRecord,
+  recordBytesBound,
+  recordBytesBoundMax,
+} from './journal-format.ts';
 import { sequencerLimits } from './limits.ts';
+import { type RecordBytes, recordBytes } from './record-binary.ts';
 
 /**
  * When an append's promise resolves:
@@ -23,24 +32,51 @@ export class JournalFailedError extends Error {
   override name = 'JournalFailedError';
 }
 
-interface Pending {
-  bytes: Buffer;
-  resolve: () => void;
-  reject: (error: Error) => void;
+/**
+ * Records that go out with one write (and one fdatasync): encoded back to back into one buffer, and
+ * one promise that settles for all of them.
+ */
+class Batch {
+  records = 0;
+  bytes = 0;
+  out: RecordBytes;
+  readonly durable: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: Error) => void;
+
+  constructor(buffer: Buffer) {
+    this.out = recordBytes(buffer);
+    this.durable = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
+
+/** First size of a batch buffer; it doubles (up to batchBytesMax or one record) as needed. */
+const batchBufferBytesInitial = 64 * 1024;
 
 /**
  * Append-only writer of the journal file. It writes at explicit offsets from `endOffset`, which must
  * be the end of the valid records (recovery truncates a torn tail first). One writer per file.
+ *
+ * Records are encoded straight into the buffer of the batch being filled; a batch is sealed when
+ * the flush loop takes it (or when it is full), and its one promise settles for all its records.
  */
 export class JournalWriter {
-  private pending: Pending[] = [];
+  /** Sealed batches waiting to be written, oldest first. */
+  private readonly sealed: Batch[] = [];
+  /** The batch new records go into (null until the first append after a seal). */
+  private filling: Batch | null = null;
+  private readonly spareBuffers: Buffer[] = [];
+  private pendingCount = 0;
   private flushing = false;
   private failure: Error | null = null;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private appendedOffset: number;
   private batches = 0;
+  private readonly batchRecordsMax: number;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -48,6 +84,7 @@ export class JournalWriter {
     readonly durability: Durability,
   ) {
     this.appendedOffset = durableOffsetValue;
+    this.batchRecordsMax = durability === 'record' ? 1 : sequencerLimits.batchRecordsMax;
   }
 
   /** Opens (creating if needed) the journal for appending at `endOffset`. */
@@ -85,16 +122,17 @@ export class JournalWriter {
     return this.batches;
   }
 
+  /** Records appended but not yet durable (per the mode). */
   get pendingRecords(): number {
-    return this.pending.length;
+    return this.pendingCount;
   }
 
   /** Throws now (not in the promise) when the journal cannot take another record. */
   assertCanAppend(): void {
     if (this.failure) throw new JournalFailedError(`journal failed earlier: ${this.failure.message}`);
     if (this.closed) throw new JournalFailedError('journal is closed');
-    if (this.pending.length >= sequencerLimits.pendingRecordsMax) {
-      throw new JournalBacklogFullError(`${this.pending.length} journal records waiting to be written`);
+    if (this.pendingCount >= sequencerLimits.pendingRecordsMax) {
+      throw new JournalBacklogFullError(`${this.pendingCount} journal records waiting to be written`);
     }
   }
 
@@ -103,19 +141,45 @@ export class JournalWriter {
    * the order of the calls. Returns where the record starts and ends with the promise.
    */
   append(record: JournalRecord): { offset: number; endOffset: number; durable: Promise<void> } {
-    this.assertCanAppend();
-    const bytes = encodeRecord(record);
     const offset = this.appendedOffset;
-    this.appendedOffset += bytes.length;
-    const durable = new Promise<void>((resolve, reject) => {
-      this.pending.push({ bytes, resolve, reject });
-    });
+    const durable = this.appendCommand(record.seq, record.symbol, record.command, record.meta);
+    return { offset, endOffset: this.appendedOffset, durable };
+  }
+
+  /**
+   * `append` without the record object (the sequencer's hot path): the record starts at the
+   * `endOffset` read before the call. The promise is shared by every record of the same batch.
+   */
+  appendCommand(
+    seq: number,
+    symbol: string,
+    command: BookCommand,
+    meta: CommandMeta | undefined,
+  ): Promise<void> {
+    this.assertCanAppend();
+    const bound = recordBytesBound(symbol, command, meta);
+    let batch: Batch;
+    let bytes = -1;
+    if (bound <= recordBytesBoundMax) {
+      batch = this.batchWithRoom(bound);
+      bytes = encodeRecordInto(batch.out, batch.bytes, seq, symbol, command, meta);
+    }
+    if (bytes < 0) {
+      const encoded = encodeRecord({ seq, symbol, command, meta });
+      batch = this.batchWithRoom(encoded.length);
+      bytes = encoded.copy(batch.out.bytes, batch.bytes);
+    }
+    batch!.bytes += bytes;
+    batch!.records++;
+    this.pendingCount++;
+    this.appendedOffset += bytes;
+    if (batch!.records >= this.batchRecordsMax) this.seal();
     if (!this.flushing) {
       this.flushing = true;
       // Let the rest of this event-loop turn add records to the first batch.
       setImmediate(() => void this.flushLoop());
     }
-    return { offset, endOffset: this.appendedOffset, durable };
+    return batch!.durable;
   }
 
   /** Resolves once every record appended so far is written and fsynced (whatever the mode). */
@@ -138,53 +202,76 @@ export class JournalWriter {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * The filling batch, with `bytes` of room after its records: grown (up to batchBytesMax) or, when
+   * that is not enough, sealed and replaced by a new one. A record always fits in an empty batch.
+   */
+  private batchWithRoom(bytes: number): Batch {
+    let batch = this.filling;
+    if (batch !== null && batch.records > 0 && batch.bytes + bytes > sequencerLimits.batchBytesMax) {
+      this.seal();
+      batch = null;
+    }
+    if (batch === null) {
+      batch = new Batch(this.spareBuffers.pop() ?? Buffer.allocUnsafe(batchBufferBytesInitial));
+      this.filling = batch;
+    }
+    const needed = batch.bytes + bytes;
+    if (needed > batch.out.bytes.length) {
+      let size = batch.out.bytes.length * 2;
+      while (size < needed) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(size, sequencerLimits.batchBytesMax)));
+      batch.out.bytes.copy(grown, 0, 0, batch.bytes);
+      batch.out = recordBytes(grown);
+    }
+    return batch;
+  }
+
+  private seal(): void {
+    if (this.filling !== null && this.filling.records > 0) this.sealed.push(this.filling);
+    this.filling = null;
+  }
+
   private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0 && !this.failure) {
-      const batch = this.takeBatch();
-      const bytes = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((p) => p.bytes));
+    for (;;) {
+      if (this.sealed.length === 0) this.seal();
+      const batch = this.sealed.shift();
+      if (batch === undefined || this.failure) break;
       try {
-        await this.writeFully(bytes, this.durableOffsetValue);
+        await this.writeFully(batch.out.bytes, batch.bytes, this.durableOffsetValue);
         if (this.durability !== 'none') await this.handle.datasync();
       } catch (error) {
         this.fail(error as Error, batch);
         break;
       }
-      this.durableOffsetValue += bytes.length;
+      this.durableOffsetValue += batch.bytes;
       this.batches++;
-      for (const p of batch) p.resolve();
+      this.pendingCount -= batch.records;
+      if (this.spareBuffers.length < sequencerLimits.spareBatchBuffersMax)
+        this.spareBuffers.push(batch.out.bytes);
+      batch.resolve();
     }
     this.flushing = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private takeBatch(): Pending[] {
-    const recordsMax = this.durability === 'record' ? 1 : sequencerLimits.batchRecordsMax;
-    let count = 0;
-    let bytes = 0;
-    while (count < this.pending.length && count < recordsMax) {
-      const next = this.pending[count]!.bytes.length;
-      if (count > 0 && bytes + next > sequencerLimits.batchBytesMax) break;
-      bytes += next;
-      count++;
-    }
-    return this.pending.splice(0, count);
-  }
-
-  private async writeFully(bytes: Buffer, position: number): Promise<void> {
+  private async writeFully(buffer: Buffer, bytes: number, position: number): Promise<void> {
     let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
+    while (done < bytes) {
+      const { bytesWritten } = await this.handle.write(buffer, done, bytes - done, position + done);
       done += bytesWritten;
     }
   }
 
   // After a failed write or fsync the file's state is unknown (a retried fsync can report success
   // for lost pages), so the journal refuses everything and the process must recover from disk.
-  private fail(error: Error, batch: Pending[]): void {
+  private fail(error: Error, batch: Batch): void {
     this.failure = error;
     const wrapped = new JournalFailedError(`journal write failed: ${error.message}`);
-    for (const p of batch) p.reject(wrapped);
-    for (const p of this.pending.splice(0)) p.reject(wrapped);
+    batch.reject(wrapped);
+    this.seal();
+    for (const waiting of this.sealed.splice(0)) waiting.reject(wrapped);
+    this.pendingCount = 0;
   }
 }
 

@@ -9,6 +9,8 @@ export const sequencerLimits = {
   batchRecordsMax: 8_192,
   /** Bytes written with one write in 'batch' mode. */
   batchBytesMax: 4 * 1_048_576,
+  /** Written batch buffers the journal keeps for reuse (each ≤ batchBytesMax, or one record). */
+  spareBatchBuffersMax: 2,
   /** Records appended but not yet durable; beyond it submit fails with JournalBacklogFullError. */
   pendingRecordsMax: 1_000_000,
   /** Bytes one journal read pulls into memory (recovery, verify, standby). */
