@@ -123,6 +123,17 @@ export const Order = Type.Object(
     remainingQuantity: Type.Integer(),
     status: orderStatus,
     rejectReason: Type.Optional(Type.String()),
+    cancelReason: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('user'),
+          Type.Literal('ioc_remainder'),
+          Type.Literal('market_remainder'),
+          Type.Literal('stp'),
+        ],
+        { description: 'Why a cancelled order was cancelled' },
+      ),
+    ),
     timeInForce: Type.String({ description: 'GTC, DAY, IOC or FOK' }),
     postOnly: Type.Boolean(),
     account: Type.String(),

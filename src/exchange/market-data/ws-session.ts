@@ -115,6 +115,8 @@ export class WsSession {
         return;
       case 'unsubscribe':
         this.deps.hub.unsubscribe(this.subscriber, message.channels);
+        // Queued after any update already on its way: nothing for these channels follows it.
+        this.subscriber.send({ type: 'unsubscribed', channels: message.channels });
         return;
       case 'order.new':
         this.#orderOp(message.id, (member) => this.deps.orders.placeOrder(member, message.order));

@@ -1,5 +1,5 @@
 import { currencyScale, formatDecimal, isCurrencyCode, parseDecimal } from '../../platform/money.ts';
-import type { OrderType, Side } from '../matching/index.ts';
+import type { CancelReason, OrderType, Side } from '../matching/index.ts';
 import type { OrderState, OrderStatus } from '../orders/order-state.ts';
 import type { InstrumentDefinition } from './instruments.ts';
 import { exchangeServiceLimits } from './limits.ts';
@@ -29,6 +29,11 @@ export interface OrderView {
   status: OrderStatus;
   /** Why the exchange rejected it (or cancelled a market order that met an empty book). */
   rejectReason?: string;
+  /**
+   * Why a cancelled order was cancelled: `user` (a cancel request), `ioc_remainder`,
+   * `market_remainder` (what an IOC or market order could not fill), or `stp` (self-trade prevention).
+   */
+  cancelReason?: CancelReason;
   timeInForce: string;
   postOnly: boolean;
   /** The member's sub-account ('' when none was sent). */
@@ -73,6 +78,7 @@ export function orderView(instrument: InstrumentDefinition, state: OrderState): 
     remainingQuantity: quantityFromLots(instrument, state.remainingLots),
     status: state.status,
     ...(state.rejectReason === null ? {} : { rejectReason: state.rejectReason }),
+    ...(state.cancelReason === null ? {} : { cancelReason: state.cancelReason }),
     timeInForce: state.timeInForce,
     postOnly: state.postOnly,
     account: state.account,

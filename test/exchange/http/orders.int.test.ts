@@ -273,7 +273,7 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
       price: '150.00',
       quantity: 5,
     });
-    expect(own.json()).toMatchObject({ status: 'canceled', filledQuantity: 0 });
+    expect(own.json()).toMatchObject({ status: 'canceled', cancelReason: 'stp', filledQuantity: 0 });
     const otherAccount = await place(firmB, {
       symbol: 'AMZN',
       side: 'buy',
@@ -300,7 +300,10 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     expect(taker.json()).toMatchObject({ status: 'new', filledQuantity: 0, remainingQuantity: 3 });
     // The resting sell was cancelled by the taker's STP (without the projector here, the answer is 404).
     expect((await cancel(firmB, resting.id)).statusCode).not.toBe(200);
-    expect((await cancel(firmB, taker.json().id)).json()).toMatchObject({ status: 'canceled' });
+    expect((await cancel(firmB, taker.json().id)).json()).toMatchObject({
+      status: 'canceled',
+      cancelReason: 'user',
+    });
 
     const bad = await place(firmB, {
       symbol: 'AMZN',

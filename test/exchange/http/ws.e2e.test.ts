@@ -263,6 +263,12 @@ describe('/v1/ws end to end', () => {
       prevSeq: 1,
       data: { trades: [{ tradeId: '2-1', price: '101.00', quantity: 2, side: 'buy', sequence: 2 }] },
     });
+
+    watcher.send({ op: 'unsubscribe', channels: ['trades.AMZN'] });
+    expect(await watcher.next((m) => m.type === 'unsubscribed')).toEqual({
+      type: 'unsubscribed',
+      channels: ['trades.AMZN'],
+    });
     watcher.ws.close();
     trader.ws.close();
   });
