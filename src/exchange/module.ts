@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ModuleContext, StartedModule } from '../app/module.ts';
 import { assert } from '../platform/errors.ts';
+import { lockDataDirectory } from './data-dir-lock.ts';
 import { exchangeAdminRoutes } from './http/admin.ts';
 import { exchangeInstrumentRoutes } from './http/instruments.ts';
 import { marketDataRoutes } from './http/market-data.ts';
@@ -48,9 +49,13 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
   if (listed > 0) logger.info({ instruments: listed }, 'first start: default instruments listed');
   const [instruments, sessions] = await Promise.all([store.listInstruments(), store.loadSessions()]);
   const dir = path.join(config.dataDir, exchangeDirectoryName);
+  const lock = lockDataDirectory(dir);
   const sequencer = await Sequencer.open(dir, {
     durability: config.exchangeDurability,
     snapshotEveryCommands: config.exchangeSnapshotEvery,
+  }).catch((error: unknown) => {
+    lock.release();
+    throw error;
   });
   logger.info({ lastSeq: sequencer.lastSeq, recovery: sequencer.recovery }, 'exchange sequencer open');
   let projector: ExecutionsProjector | undefined;
@@ -131,11 +136,13 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
         await live.drain();
         await running.stop();
         await sequencer.close();
+        lock.release();
       },
     };
   } catch (error) {
     await projector?.stop().catch(() => undefined);
     await sequencer.close().catch(() => undefined);
+    lock.release();
     throw error;
   }
 };
