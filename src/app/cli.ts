@@ -6,7 +6,8 @@ import { ConfigError, loadConfig } from '../platform/config.ts';
 const usage = `Usage: kinyu <command> [options]
 
 Commands:
-  start [--roles api,relay,workers]   run the system (default: every role, embedded PostgreSQL
+  start [--roles api,relay,workers,exchange]
+                                      run the system (default: every role, embedded PostgreSQL
                                       unless DATABASE_URL is set, in-process bus unless REDIS_URL is set)
   migrate                             apply database migrations and exit
   admin create <loginId>              create an admin; the password is read from KINYU_ADMIN_PASSWORD
