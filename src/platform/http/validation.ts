@@ -35,7 +35,7 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
 export function fieldErrors(errors: ErrorObject[], httpPart: string | undefined): FieldError[] {
   const seen = new Set<string>();
   const result: FieldError[] = [];
-  for (const error of errors) {
+  for (const error of collapseLiteralUnions(errors)) {
     const item = fieldError(error, httpPart);
     const id = `${item.field}|${item.reason}`;
     if (!seen.has(id)) {
@@ -63,9 +63,48 @@ function fieldError(error: ErrorObject, httpPart: string | undefined): FieldErro
         field: prefix + base,
         reason: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
       };
+    case 'minProperties':
+      return {
+        field: prefix + base,
+        reason: `must have at least ${String(params.limit)} of its fields`,
+      };
     default:
       return { field: prefix + base, reason: error.message ?? 'is not valid' };
   }
+}
+
+/**
+ * A union of literals (TypeBox `Union([Literal('buy'), Literal('sell')])`) fails as one `const`
+ * error per branch plus an `anyOf` error, none of which names the allowed values. When every branch
+ * of the failed `anyOf` is a literal, they become one `enum` error listing them.
+ */
+function collapseLiteralUnions(errors: ErrorObject[]): ErrorObject[] {
+  const literals = new Map<string, unknown[]>();
+  let other = false;
+  for (const error of errors) {
+    const branch = error.schemaPath.match(/^(.*\/anyOf)\/\d+\/const$/);
+    if (branch) {
+      const key = `${error.instancePath}|${branch[1]}`;
+      literals.set(key, [
+        ...(literals.get(key) ?? []),
+        (error.params as { allowedValue: unknown }).allowedValue,
+      ]);
+    }
+  }
+  if (literals.size === 0) return errors;
+  const out: ErrorObject[] = [];
+  for (const error of errors) {
+    const branch = error.schemaPath.match(/^(.*\/anyOf)\/\d+\/(.+)$/);
+    if (branch && literals.has(`${error.instancePath}|${branch[1]}`)) {
+      // A non-literal branch of the same union: keep the errors as they are.
+      if (branch[2] !== 'const') other = true;
+      continue;
+    }
+    const values =
+      error.keyword === 'anyOf' ? literals.get(`${error.instancePath}|${error.schemaPath}`) : undefined;
+    out.push(values ? { ...error, keyword: 'enum', params: { allowedValues: values } } : error);
+  }
+  return other ? errors : out;
 }
 
 function join(base: string, name: string): string {
