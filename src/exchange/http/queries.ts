@@ -5,7 +5,7 @@ import type { MemberPrincipal } from '../../identity/domain/types.ts';
 import { AppError, assert, invalidField, registerErrors } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
 import type { Pool } from '../../platform/sql/pool.ts';
-import type { OrderStatus } from '../orders/order-state.ts';
+import { openStatuses } from '../orders/order-state.ts';
 import { queryLimits } from '../projector/limits.ts';
 import {
   type ExecutionFilter,
@@ -19,7 +19,7 @@ import type { ExecutionRow } from '../projector/rows.ts';
 import { exchangeErrors } from '../service/errors.ts';
 import type { InstrumentDefinition } from '../service/instruments.ts';
 import { orderView, priceFromTicks, quantityFromLots } from '../service/views.ts';
-import { Order } from './schemas.ts';
+import { Order, orderStatusLiterals } from './schemas.ts';
 
 /** A listed instrument (ExchangeService.instrument): its tick and lot size convert the projection. */
 export type QueryInstrument = InstrumentDefinition;
@@ -47,16 +47,6 @@ export const projectionLagHeader = 'x-kinyu-projection-lag';
 export const nextCursorHeader = 'x-kinyu-next-cursor';
 
 const tags = ['exchange'];
-
-const statusLiterals = [
-  Type.Literal('new'),
-  Type.Literal('partially_filled'),
-  Type.Literal('filled'),
-  Type.Literal('canceled'),
-  Type.Literal('rejected'),
-  Type.Literal('expired'),
-] as const;
-const openStatuses: readonly OrderStatus[] = ['new', 'partially_filled'];
 
 const symbol = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 32 });
 const orderId = Type.String({
@@ -91,7 +81,7 @@ const OrderListQuery = Type.Object(
   {
     symbol: Type.Optional(symbol),
     status: Type.Optional(
-      Type.Union([...statusLiterals, Type.Literal('open')], {
+      Type.Union([...orderStatusLiterals, Type.Literal('open')], {
         description: "One status, or 'open' for new and partially_filled",
       }),
     ),

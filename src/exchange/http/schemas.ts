@@ -100,14 +100,16 @@ export const OrderParams = Type.Object(
   { additionalProperties: false },
 );
 
-const orderStatus = Type.Union([
+/** Every order status, as `Order.status` and the `status` filter of `GET /v1/orders` show it. */
+export const orderStatusLiterals = [
   Type.Literal('new'),
   Type.Literal('partially_filled'),
   Type.Literal('filled'),
   Type.Literal('canceled'),
   Type.Literal('rejected'),
   Type.Literal('expired'),
-]);
+] as const;
+const orderStatus = Type.Union([...orderStatusLiterals]);
 
 export const Order = Type.Object(
   {

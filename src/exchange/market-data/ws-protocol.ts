@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@fastify/type-provider-typebox'
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../platform/errors.ts';
 import { fieldErrors } from '../../platform/http/validation.ts';
+import { PlaceOrderBody } from '../http/schemas.ts';
 import { webSocketLimits } from './limits.ts';
 
 /*
@@ -22,31 +23,8 @@ const ChannelList = Type.Array(Type.String({ minLength: 1, maxLength: 80 }), {
   maxItems: webSocketLimits.channelsPerMessageMax,
 });
 
-/** The PlaceOrderInput of the exchange service; the service validates the values. */
-export const WsOrderInput = Type.Object(
-  {
-    symbol: Type.String({ minLength: 1, maxLength: 32 }),
-    side: Type.Union([Type.Literal('buy'), Type.Literal('sell')]),
-    orderType: Type.Union([Type.Literal('limit'), Type.Literal('market')]),
-    price: Type.Optional(Price),
-    quantity: Type.Integer({ minimum: 1 }),
-    timeInForce: Type.Optional(
-      Type.Union([Type.Literal('GTC'), Type.Literal('DAY'), Type.Literal('IOC'), Type.Literal('FOK')]),
-    ),
-    postOnly: Type.Optional(Type.Boolean()),
-    selfTradePrevention: Type.Optional(
-      Type.Union([
-        Type.Literal('cancel_newest'),
-        Type.Literal('cancel_oldest'),
-        Type.Literal('cancel_both'),
-        Type.Literal('none'),
-      ]),
-    ),
-    clientOrderId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    account: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+/** The same order as `POST /v1/order` takes (one schema for REST and WebSocket). */
+export const WsOrderInput = PlaceOrderBody;
 export type WsOrderInput = Static<typeof WsOrderInput>;
 
 const closed = { additionalProperties: false } as const;
