@@ -56,7 +56,11 @@ export async function startEmbeddedPostgres(
   mkdirSync(dir, { recursive: true });
   const binaries = await loadBinaries();
   const runAs = postgresUser();
-  if (runAs.uid !== undefined) ensureTraversable(dir, log);
+  if (runAs.uid !== undefined) {
+    ensureTraversable(dir, log);
+    // The binaries live in this checkout's node_modules, which may sit in a private directory.
+    ensureTraversable(path.dirname(binaries.initdb), log);
+  }
   const password = readOrCreatePassword(path.join(dir, 'password'));
   await stopOrphanedServer(clusterDir, log);
   if (!existsSync(path.join(clusterDir, 'PG_VERSION')))
@@ -128,15 +132,15 @@ function postgresUser(): RunAs {
 }
 
 /**
- * The server runs as `postgres`, so every directory above its data must let others pass through
- * (search permission only, o+x: nothing becomes readable or listable).
+ * The server runs as `postgres`, so every directory above its data and its binaries must let others
+ * pass through (search permission only, o+x: nothing becomes readable or listable).
  */
 function ensureTraversable(dir: string, log: (line: string) => void): void {
   for (let current = path.resolve(dir); current !== path.dirname(current); current = path.dirname(current)) {
     const mode = statSync(current).mode;
     if ((mode & 0o001) === 0) {
       chmodSync(current, (mode & 0o7777) | 0o001);
-      log(`granted search permission (o+x) on ${current} so the postgres user can reach its data`);
+      log(`granted search permission (o+x) on ${current} so the postgres user can reach its data and binaries`);
     }
   }
 }
