@@ -140,7 +140,9 @@ function ensureTraversable(dir: string, log: (line: string) => void): void {
     const mode = statSync(current).mode;
     if ((mode & 0o001) === 0) {
       chmodSync(current, (mode & 0o7777) | 0o001);
-      log(`granted search permission (o+x) on ${current} so the postgres user can reach its data and binaries`);
+      log(
+        `granted search permission (o+x) on ${current} so the postgres user can reach its data and binaries`,
+      );
     }
   }
 }
