@@ -5,7 +5,7 @@ import type { Logger } from '../platform/log.ts';
 import type { Pool, Queryable } from '../platform/sql/pool.ts';
 import type { LockoutPolicy } from './domain/lockout.ts';
 import { checkLoginId, checkPassword, describeViolation } from './domain/password-policy.ts';
-import type { UserView } from './domain/types.ts';
+import type { MemberPrincipal, UserView } from './domain/types.ts';
 import type { PasswordHasher } from './password-hash.ts';
 import { type ApiKeyRecord, appendEvent, type IdentityEventType, type UserRecord } from './repository.ts';
 import type { TokenService } from './tokens.ts';
@@ -20,8 +20,15 @@ export interface IdentityContext {
   lockout: LockoutPolicy;
   log: Logger | undefined;
   /** Active API keys read in the last `apiKeyCacheMs`, by key id (see authenticateApiKey). */
-  apiKeyCache: Map<string, { key: ApiKeyRecord; readAt: number }>;
+  apiKeyCache: Map<string, ApiKeyCacheEntry>;
   apiKeyCacheMs: number;
+}
+
+/** A verified key row and the principal it stands for (shared by every request it authenticates). */
+export interface ApiKeyCacheEntry {
+  key: ApiKeyRecord;
+  principal: MemberPrincipal;
+  readAt: number;
 }
 
 /** Records one audit event in the caller's transaction. */

@@ -14,6 +14,7 @@ import {
   type ApiKeyPage,
   type ApiKeyRequest,
   authenticateApiKey,
+  cachedApiKeyPrincipal,
   type IssuedApiKey,
   issueApiKey,
   listKeys,
@@ -58,6 +59,8 @@ export interface IdentityService {
   currentUser(principal: UserPrincipal): Promise<UserView>;
   authenticateToken(token: string): Promise<UserPrincipal>;
   authenticateApiKey(apiKey: string): Promise<MemberPrincipal>;
+  /** The principal of a recently verified API key, synchronously; undefined: ask authenticateApiKey. */
+  cachedApiKey(apiKey: string): MemberPrincipal | undefined;
   issueApiKey(actor: UserPrincipal, request: ApiKeyRequest): Promise<IssuedApiKey>;
   listApiKeys(page: { after?: string | undefined; limit?: number | undefined }): Promise<ApiKeyPage>;
   revokeApiKey(actor: UserPrincipal, id: string): Promise<void>;
@@ -100,6 +103,7 @@ export function createIdentityService(deps: IdentityServiceDeps): IdentityServic
     currentUser: (principal) => currentUser(context, principal),
     authenticateToken: (token) => authenticateToken(context, token),
     authenticateApiKey: (apiKey) => authenticateApiKey(context, apiKey),
+    cachedApiKey: (apiKey) => cachedApiKeyPrincipal(context, apiKey),
     issueApiKey: (actor, request) => issueApiKey(context, actor, request),
     listApiKeys: (page) => listKeys(context, page),
     revokeApiKey: (actor, id) => revokeKey(context, actor, id),

@@ -130,6 +130,14 @@ describe('API keys for exchange members', () => {
     expect((await whoami('not-a-key')).statusCode).toBe(401);
   });
 
+  it('given a key verified moments ago (cached), when its id comes with a wrong secret, then it is refused', async () => {
+    const key = (await issue('Broker B2')).json();
+    expect((await whoami(key.apiKey)).statusCode).toBe(200);
+    const wrongSecret = `${key.apiKey.slice(0, -4)}${key.apiKey.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect((await whoami(wrongSecret)).statusCode).toBe(401);
+    expect((await whoami(key.apiKey)).json()).toMatchObject({ kind: 'member', memberId: key.member });
+  });
+
   it('revoking twice is harmless; an unknown key is 404 api_key_not_found', async () => {
     const key = (await issue('Broker C')).json();
     const url = `/admin/api-keys/${key.id}`;

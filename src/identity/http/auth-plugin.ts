@@ -1,4 +1,9 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type {
+  FastifyPluginAsync,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  onRequestHookHandler,
+} from 'fastify';
 import { AppError } from '../../platform/errors.ts';
 import { type Action, assertAuthorized, invalidCredentialError, isAction } from '../access.ts';
 import { anonymous, type Principal } from '../domain/types.ts';
@@ -15,7 +20,8 @@ declare module 'fastify' {
   }
 }
 
-export type Authenticator = Pick<IdentityService, 'authenticateToken' | 'authenticateApiKey'>;
+export type Authenticator = Pick<IdentityService, 'authenticateToken' | 'authenticateApiKey'> &
+  Partial<Pick<IdentityService, 'cachedApiKey'>>;
 
 export interface AuthPluginOptions {
   service: Authenticator;
@@ -29,14 +35,19 @@ export interface AuthPluginOptions {
 export const defaultProtectedPrefixes = ['/api/', '/admin/', '/v1/'] as const;
 
 /**
- * Authentication and the access check for every route of the app. Register it once on the root instance
- * before the module route plugins; it is not encapsulated (like fastify-plugin), so its hooks see all routes.
+ * Authentication and the access check for every route registered after it. Register it once on the
+ * root instance before the module route plugins; it is not encapsulated (like fastify-plugin).
  * A route opts in with `config: { access: 'admin:*' }`; a route without `access` is public.
+ *
+ * Each route gets its own `onRequest` hook with its access rule bound in, so a request pays
+ * no per-request route lookup. An API key verified in the last `apiKeyCacheMs` is checked without a
+ * promise (the order-entry hot path); everything else goes through the asynchronous service.
  */
 export function identityAuthPlugin(options: AuthPluginOptions): FastifyPluginAsync {
   const prefixes = options.protectedPrefixes ?? defaultProtectedPrefixes;
+  const ours = new WeakSet<onRequestHookHandler>();
   const plugin: FastifyPluginAsync = async (app) => {
-    // Fastify wants decorations declared up front; the hook below sets the real value on every request.
+    // Fastify wants decorations declared up front; the route hooks set the real value on every request.
     app.decorateRequest('principal', null as never);
     app.addHook('onRoute', (route) => {
       const access: unknown = route.config?.access;
@@ -48,18 +59,13 @@ export function identityAuthPlugin(options: AuthPluginOptions): FastifyPluginAsy
           `route ${route.method} ${route.url} must declare config.access (see src/identity/access.ts)`,
         );
       }
-    });
-    app.addHook('onRequest', async (request) => {
-      const access = request.routeOptions.config.access;
-      if (access === undefined || access === 'public') {
-        // A stale token must not stop anyone from using a public route such as login.
-        request.principal = await authenticate(options.service, readCredentials(request.headers)).catch(
-          anonymousOnBadCredentials,
-        );
-        return;
-      }
-      request.principal = await authenticate(options.service, readCredentials(request.headers));
-      assertAuthorized(request.principal, access);
+      const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
+      // Fastify derives a HEAD route from a GET route's options: its hooks are already there.
+      if (existing.some((hook) => ours.has(hook))) return;
+      const hook = authHook(options.service, access === undefined || access === 'public' ? null : access);
+      ours.add(hook);
+      // After the global rate limit's hook (also added per route), as a global hook would run.
+      route.onRequest = [...existing, hook];
     });
   };
   // The same hidden properties fastify-plugin sets: run in the parent's scope, with a readable name.
@@ -67,6 +73,38 @@ export function identityAuthPlugin(options: AuthPluginOptions): FastifyPluginAsy
     [Symbol.for('skip-override')]: true,
     [Symbol.for('fastify.display-name')]: 'kinyu-identity-auth',
   });
+}
+
+/**
+ * Sets `request.principal` and checks `access`. A public route (`access` null) treats a bad
+ * credential as none, so a stale token never stops anyone from using a public route such as login.
+ */
+function authHook(service: Authenticator, access: Action | null): onRequestHookHandler {
+  const admit = (request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction) => {
+    request.principal = principal;
+    if (access !== null) {
+      try {
+        assertAuthorized(principal, access);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+    }
+    done();
+  };
+  return (request, _reply, done) => {
+    const credentials = readCredentials(request.headers);
+    if (credentials.kind === 'none') return admit(request, anonymous, done);
+    if (credentials.kind === 'api_key') {
+      const cached = service.cachedApiKey?.(credentials.apiKey);
+      if (cached) return admit(request, cached, done);
+    }
+    const authenticated = authenticate(service, credentials);
+    (access === null ? authenticated.catch(anonymousOnBadCredentials) : authenticated).then(
+      (principal) => admit(request, principal, done),
+      done,
+    );
+  };
 }
 
 /**
