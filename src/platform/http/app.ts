@@ -9,13 +9,14 @@ import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyRequest,
+  type onResponseHookHandler,
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Histogram } from 'prom-client';
 import type { Clock } from '../clock.ts';
 import { AppError, errorCatalogue, toProblem } from '../errors.ts';
 import { limits } from '../limits.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, lazyChildLogger } from '../log.ts';
 import type { Pool } from '../sql/pool.ts';
 import { idempotencyPlugin } from './idempotency.ts';
 import { parseStrictJson } from './strict-json.ts';
@@ -48,7 +49,13 @@ export type App = FastifyInstance;
 /** Builds the HTTP server without listening: tests call `app.inject()`, main calls `listen`. */
 export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
+    ...(options.logger
+      ? {
+          loggerInstance: options.logger as FastifyBaseLogger,
+          childLoggerFactory: (logger, bindings, childOptions) =>
+            lazyChildLogger(logger as Logger, bindings, childOptions) as FastifyBaseLogger,
+        }
+      : { logger: false }),
     bodyLimit: limits.requestBodyBytesMax,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -171,11 +178,26 @@ function installMetrics(app: FastifyInstance, registry: Registry): void {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  app.addHook('onResponse', async (request, reply) => {
-    duration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode },
-      reply.elapsedTime / 1000,
-    );
+  // Per route, with its labels bound in (no per-request route lookup); unmatched requests globally.
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    const onResponse: onResponseHookHandler = (request, reply, done) => {
+      duration.observe(
+        { method: request.method, route: url, status: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    };
+    route.onResponse = [...(route.onResponse === undefined ? [] : [route.onResponse].flat()), onResponse];
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.is404) {
+      duration.observe(
+        { method: request.method, route: 'unmatched', status: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
+    }
+    done();
   });
 }
 

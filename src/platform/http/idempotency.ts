@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onResponseHookHandler,
+  onSendHookHandler,
+  preHandlerHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { Clock } from '../clock.ts';
 import { AppError, invalidField } from '../errors.ts';
@@ -35,73 +41,104 @@ const keyPattern = /^[\x21-\x7e]+$/;
  * same key + same body replays the stored response with `Idempotent-Replayed: true`; same key with a
  * different body answers 422 `idempotency_key_reused`; while the first is still running, 409.
  * 5xx answers are not kept, so the client may retry. Keys expire after `ttlHours`.
+ *
+ * Only POST routes get its hooks, added per route with the route's URL and mode bound in; a request
+ * without the header passes them synchronously (no promise, no lookup): the order-entry hot path.
  */
 export const idempotencyPlugin = fp<IdempotencyOptions>(async (app: FastifyInstance, options) => {
   const inProgressTimeoutMs = options.inProgressTimeoutMs ?? 60_000;
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST') return;
-    const key = request.headers[header];
-    const mode = request.routeOptions.config.idempotencyKey ?? 'optional';
-    if (key === undefined) {
-      if (mode === 'required') throw invalidField('headers.idempotency-key', 'is required for this route');
-      return;
-    }
-    if (typeof key !== 'string' || key.length > limits.idempotencyKeyLengthMax || !keyPattern.test(key)) {
-      throw invalidField(
-        'headers.idempotency-key',
-        `must be 1–${limits.idempotencyKeyLengthMax} visible ASCII characters`,
-      );
-    }
-    const scope = `${options.callerOf(request)} ${request.method} ${request.routeOptions.url}`;
-    const hash = requestHash(request);
-    const replayed = await claim(options, scope, key, hash, inProgressTimeoutMs);
-    if (replayed) {
-      reply
-        .code(replayed.status)
-        .header('content-type', replayed.type)
-        .header('idempotent-replayed', 'true')
-        .send(replayed.body);
-      return reply;
-    }
-    request.idempotency = { scope, key };
-  });
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (!methods.includes('POST')) return;
+    const mode = route.config?.idempotencyKey ?? 'optional';
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claimed = request.idempotency;
-    if (!claimed || reply.getHeader('idempotent-replayed')) return payload;
-    request.idempotency = undefined;
-    if (reply.statusCode >= 500) {
-      await options.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [
-        claimed.scope,
-        claimed.key,
-      ]);
-      return payload;
-    }
-    await options.pool.query(
-      `UPDATE idempotency_keys SET state = 'done', response_status = $3, response_type = $4, response_body = $5
-       WHERE scope = $1 AND key = $2`,
-      [
-        claimed.scope,
-        claimed.key,
-        reply.statusCode,
-        String(reply.getHeader('content-type') ?? ''),
-        String(payload),
-      ],
-    );
-    return payload;
-  });
+    const preHandler: preHandlerHookHandler = (request, reply, done) => {
+      const key = request.headers[header];
+      if (key === undefined) {
+        done(
+          mode === 'required'
+            ? invalidField('headers.idempotency-key', 'is required for this route')
+            : undefined,
+        );
+        return;
+      }
+      if (typeof key !== 'string' || key.length > limits.idempotencyKeyLengthMax || !keyPattern.test(key)) {
+        done(
+          invalidField(
+            'headers.idempotency-key',
+            `must be 1–${limits.idempotencyKeyLengthMax} visible ASCII characters`,
+          ),
+        );
+        return;
+      }
+      const scope = `${options.callerOf(request)} ${request.method} ${route.url}`;
+      claim(options, scope, key, requestHash(request), inProgressTimeoutMs).then((replayed) => {
+        if (!replayed) {
+          request.idempotency = { scope, key };
+          done();
+          return;
+        }
+        reply
+          .code(replayed.status)
+          .header('content-type', replayed.type)
+          .header('idempotent-replayed', 'true')
+          .send(replayed.body);
+      }, done);
+    };
 
-  // A request that ended without a response (client gone, handler crashed) must not hold its key.
-  app.addHook('onResponse', async (request: FastifyRequest, _reply: FastifyReply) => {
-    const claimed = request.idempotency;
-    if (!claimed) return;
-    await options.pool.query(
-      "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'in_progress'",
-      [claimed.scope, claimed.key],
-    );
+    const onSend: onSendHookHandler = (request, reply, payload, done) => {
+      const claimed = request.idempotency;
+      if (!claimed || reply.getHeader('idempotent-replayed')) {
+        done(null, payload);
+        return;
+      }
+      request.idempotency = undefined;
+      const stored =
+        reply.statusCode >= 500
+          ? options.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [
+              claimed.scope,
+              claimed.key,
+            ])
+          : options.pool.query(
+              `UPDATE idempotency_keys SET state = 'done', response_status = $3, response_type = $4, response_body = $5
+               WHERE scope = $1 AND key = $2`,
+              [
+                claimed.scope,
+                claimed.key,
+                reply.statusCode,
+                String(reply.getHeader('content-type') ?? ''),
+                String(payload),
+              ],
+            );
+      stored.then(() => done(null, payload), done);
+    };
+
+    // A request that ended without a response (client gone, handler crashed) must not hold its key.
+    const onResponse: onResponseHookHandler = (request, _reply, done) => {
+      const claimed = request.idempotency;
+      if (!claimed) {
+        done();
+        return;
+      }
+      options.pool
+        .query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'in_progress'", [
+          claimed.scope,
+          claimed.key,
+        ])
+        .then(() => done(), done);
+    };
+
+    route.preHandler = [preHandler, ...hooksOf(route.preHandler)];
+    route.onSend = [onSend, ...hooksOf(route.onSend)];
+    route.onResponse = [onResponse, ...hooksOf(route.onResponse)];
   });
 });
+
+/** A route option's hooks as an array (Fastify accepts one function, an array or nothing). */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : ([hooks].flat() as T[]);
+}
 
 interface KeyRow {
   request_hash: string;

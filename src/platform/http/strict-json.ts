@@ -25,46 +25,65 @@ interface Offender {
   reason: string;
 }
 
-type Frame = { kind: 'object'; key: string } | { kind: 'array'; index: number };
+/** An open object (with where its current key's literal starts and ends in the text) or array. */
+type Frame = { kind: 'object'; keyStart: number; keyEnd: number } | { kind: 'array'; index: number };
 
-/** Scans number tokens outside strings, tracking the path so the error can name the field. */
+const quote = 0x22;
+const backslash = 0x5c;
+
+/**
+ * Scans number tokens outside strings, tracking the path so the error can name the field. It runs
+ * on every request body, so it reads char codes and decodes a key only when it names an offender.
+ */
 function findNonIntegerNumber(text: string): Offender | undefined {
   const stack: Frame[] = [];
   let expectKey = false;
   let i = 0;
   while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
+    const c = text.charCodeAt(i);
+    if (c === quote) {
       const end = endOfString(text, i);
       const top = stack.at(-1);
-      if (expectKey && top?.kind === 'object') top.key = safeParseString(text.slice(i, end));
+      if (expectKey && top?.kind === 'object') {
+        top.keyStart = i;
+        top.keyEnd = end;
+      }
       expectKey = false;
       i = end;
       continue;
     }
-    if (c === '{') {
-      stack.push({ kind: 'object', key: '' });
+    if (c === 0x7b /* { */) {
+      stack.push({ kind: 'object', keyStart: 0, keyEnd: 0 });
       expectKey = true;
-    } else if (c === '[') {
+    } else if (c === 0x5b /* [ */) {
       stack.push({ kind: 'array', index: 0 });
-    } else if (c === '}' || c === ']') {
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
-    } else if (c === ',') {
+    } else if (c === 0x2c /* , */) {
       const top = stack.at(-1);
       if (top?.kind === 'array') top.index++;
       else expectKey = true;
-    } else if (c === '-' || (c >= '0' && c <= '9')) {
+    } else if (c === 0x2d /* - */ || isDigit(c)) {
       let end = i + 1;
-      while (end < text.length && /[0-9eE.+-]/.test(text[end]!)) end++;
+      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
       const token = text.slice(i, end);
       const reason = numberProblem(token);
-      if (reason) return { field: pathOf(stack), reason };
+      if (reason) return { field: pathOf(text, stack), reason };
       i = end;
       continue;
     }
     i++;
   }
   return undefined;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Digits, '.', 'e', 'E', '+' and '-': what can follow the first character of a JSON number. */
+function isNumberChar(c: number): boolean {
+  return isDigit(c) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
 }
 
 function numberProblem(token: string): string | undefined {
@@ -80,8 +99,9 @@ function numberProblem(token: string): string | undefined {
 function endOfString(text: string, start: number): number {
   let i = start + 1;
   while (i < text.length) {
-    if (text[i] === '\\') i += 2;
-    else if (text[i] === '"') return i + 1;
+    const c = text.charCodeAt(i);
+    if (c === backslash) i += 2;
+    else if (c === quote) return i + 1;
     else i++;
   }
   return text.length;
@@ -95,6 +115,14 @@ function safeParseString(literal: string): string {
   }
 }
 
-function pathOf(stack: Frame[]): string {
-  return stack.map((frame) => (frame.kind === 'object' ? frame.key : String(frame.index))).join('.');
+function pathOf(text: string, stack: Frame[]): string {
+  return stack
+    .map((frame) =>
+      frame.kind === 'object'
+        ? frame.keyEnd === 0
+          ? ''
+          : safeParseString(text.slice(frame.keyStart, frame.keyEnd))
+        : String(frame.index),
+    )
+    .join('.');
 }

@@ -258,7 +258,14 @@ describe('HTTP kernel', () => {
   it('serves health, readiness, metrics, the problem catalogue and OpenAPI', async () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready', checks: { database: true } });
-    expect((await app.inject('/metrics')).body).toContain('kinyu_http_request_duration_seconds');
+    await app.inject('/no/such/route');
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(
+      /kinyu_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /kinyu_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/,
+    );
     expect((await app.inject('/problems/rate_limited')).json()).toEqual({
       code: 'rate_limited',
       status: 429,

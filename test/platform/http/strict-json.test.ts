@@ -28,6 +28,7 @@ describe('strict JSON', () => {
     ['{"a":{"b":[1,2,3.25]}}', 'a.b.2'],
     ['{"x":"a\\"b","q":-0.5}', 'q'],
     ['[{"p":1},{"p":2E2}]', '1.p'],
+    ['{"a\\u0062":{"c":1},"d\\"e":7.5}', 'd"e'],
   ])('refuses %s naming field %s', (text, field) => {
     const error = problem(text);
     expect(error.code).toBe('validation_failed');
