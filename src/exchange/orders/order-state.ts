@@ -93,13 +93,7 @@ export class OrderTracker {
   apply(record: JournalRecord, events: readonly BookEvent[]): OrderState[] {
     const time = record.meta?.time ?? 0;
     const changed = new Map<number, OrderState>();
-    const touch = (orderId: number): OrderState | undefined => {
-      const current = changed.get(orderId) ?? this.open.get(orderId);
-      if (!current) return undefined;
-      const next = { ...current, updatedAt: time, lastSeq: record.seq };
-      changed.set(orderId, next);
-      return next;
-    };
+    const seq = record.seq;
     const command = record.command;
     // A new order whose id is taken has no state of its own: the id belongs to the earlier order,
     // which the book's refusal leaves as it was (the book may name an earlier reason than
@@ -137,7 +131,7 @@ export class OrderTracker {
           // A rejected cancel or replace leaves its target as it was; only a new order is rejected.
           if (command.type !== 'new' || event.orderId !== command.orderId) break;
           if (duplicate) break;
-          const order = touch(event.orderId);
+          const order = this.touch(changed, time, seq, event.orderId);
           if (order) {
             // A market order that meets an empty opposite side is cancelled, with the reason.
             order.status = event.reason === 'no_liquidity' ? 'canceled' : 'rejected';
@@ -147,12 +141,20 @@ export class OrderTracker {
           break;
         }
         case 'trade': {
-          fill(touch(event.makerOrderId), event.quantityLots, event.makerRemainingLots);
-          fill(touch(event.takerOrderId), event.quantityLots, event.takerRemainingLots);
+          fill(
+            this.touch(changed, time, seq, event.makerOrderId),
+            event.quantityLots,
+            event.makerRemainingLots,
+          );
+          fill(
+            this.touch(changed, time, seq, event.takerOrderId),
+            event.quantityLots,
+            event.takerRemainingLots,
+          );
           break;
         }
         case 'cancelled': {
-          const order = touch(event.orderId);
+          const order = this.touch(changed, time, seq, event.orderId);
           if (order) {
             order.status = 'canceled';
             order.cancelReason = event.reason;
@@ -161,7 +163,7 @@ export class OrderTracker {
           break;
         }
         case 'expired': {
-          const order = touch(event.orderId);
+          const order = this.touch(changed, time, seq, event.orderId);
           if (order) {
             order.status = 'expired';
             order.remainingLots = 0;
@@ -169,7 +171,7 @@ export class OrderTracker {
           break;
         }
         case 'replaced': {
-          const order = touch(event.orderId);
+          const order = this.touch(changed, time, seq, event.orderId);
           if (order) {
             order.priceTicks = event.priceTicks;
             order.remainingLots = event.quantityLots;
@@ -188,6 +190,22 @@ export class OrderTracker {
       else this.open.delete(orderId);
     }
     return [...changed.values()];
+  }
+
+  /** The state of an order this command changes: a copy (made once per command), stamped with it. */
+  private touch(
+    changed: Map<number, OrderState>,
+    time: number,
+    seq: number,
+    orderId: number,
+  ): OrderState | undefined {
+    const mine = changed.get(orderId);
+    if (mine) return mine;
+    const current = this.open.get(orderId);
+    if (!current) return undefined;
+    const next = { ...current, updatedAt: time, lastSeq: seq };
+    changed.set(orderId, next);
+    return next;
   }
 }
 

@@ -184,7 +184,29 @@ export type PriceConversion =
 
 /** A decimal price in whole ticks, exactly: `price / tickSize` must be an integer. */
 export function priceToTicks(terms: InstrumentTerms, price: string): PriceConversion {
+  const ticks = plainPriceTicks(terms.tickUnits, price);
+  if (ticks !== undefined) return { ok: true, ticks };
   return priceUnitsToTicks(terms.tickUnits, price, terms.definition.tickSize);
+}
+
+const maxSafeUnits = BigInt(Number.MAX_SAFE_INTEGER);
+// "123.45": at most 7 whole digits (so units of 10^-8 stay below 2^53) and up to 8 decimals.
+const plainPricePattern = /^(0|[1-9][0-9]{0,6})(?:\.([0-9]{1,8}))?$/;
+
+/**
+ * The order path's shortcut: the ticks of a plain, valid, on-tick price, in exact integer Number
+ * arithmetic; undefined for anything else, which the exact BigInt path then accepts or explains.
+ */
+function plainPriceTicks(tickUnits: bigint, price: string): number | undefined {
+  if (tickUnits > maxSafeUnits) return undefined;
+  const match = plainPricePattern.exec(price);
+  if (!match) return undefined;
+  const fraction = match[2] ?? '';
+  const units = Number(match[1]) * 10 ** priceScaleMax + Number(fraction.padEnd(priceScaleMax, '0'));
+  const unitsPerTick = Number(tickUnits);
+  if (units === 0 || units % unitsPerTick !== 0) return undefined;
+  const ticks = units / unitsPerTick;
+  return ticks <= exchangeServiceLimits.priceTicksMax ? ticks : undefined;
 }
 
 function priceUnitsToTicks(tickUnits: bigint, price: string, tickSizeText?: string): PriceConversion {

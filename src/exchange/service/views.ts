@@ -48,14 +48,44 @@ const { priceScaleMax } = exchangeServiceLimits;
  * least the currency's ("100.00" in USD, "2800" in JPY).
  */
 export function priceFromTicks(instrument: InstrumentDefinition, ticks: number): string {
+  const { tickUnits, unitsPerTick, scale } = priceFormatOf(instrument);
+  const units = ticks * unitsPerTick;
+  // Exact in Number arithmetic while the product is a safe integer (every realistic price).
+  if (Number.isSafeInteger(units) && units >= 0) {
+    const digits = String(units).padStart(scale + 1, '0');
+    return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  }
+  return formatDecimal((tickUnits * BigInt(ticks)) / 10n ** BigInt(priceScaleMax - scale), scale);
+}
+
+interface PriceFormat {
+  /** One tick in units of 10^-priceScaleMax. */
+  tickUnits: bigint;
+  /** One tick in units of 10^-scale (an integer: scale is at least the tick's decimals). */
+  unitsPerTick: number;
+  scale: number;
+}
+
+/** By `tickSize currency`: the formats of the listed instruments' prices, worked out once each. */
+const priceFormats = new Map<string, PriceFormat>();
+
+function priceFormatOf(instrument: InstrumentDefinition): PriceFormat {
+  const key = `${instrument.tickSize} ${instrument.currency}`;
+  let format = priceFormats.get(key);
+  if (format) return format;
   const tick = parseDecimal(instrument.tickSize, { scale: priceScaleMax, allowZero: false });
   if (!tick.ok) throw new RangeError(`instrument ${instrument.symbol} has a bad tick size`);
-  const tickScale = decimalsOf(instrument.tickSize);
   const scale = Math.max(
-    tickScale,
+    decimalsOf(instrument.tickSize),
     isCurrencyCode(instrument.currency) ? currencyScale(instrument.currency) : 0,
   );
-  return formatDecimal((tick.value * BigInt(ticks)) / 10n ** BigInt(priceScaleMax - scale), scale);
+  format = {
+    tickUnits: tick.value,
+    unitsPerTick: Number(tick.value / 10n ** BigInt(priceScaleMax - scale)),
+    scale,
+  };
+  priceFormats.set(key, format);
+  return format;
 }
 
 /** A quantity in lots as whole shares. */
@@ -68,7 +98,7 @@ export function orderView(instrument: InstrumentDefinition, state: OrderState): 
   return {
     id: String(state.orderId),
     clientOrderId: state.clientOrderId,
-    creationTime: new Date(state.createdAt).toISOString(),
+    creationTime: isoTime(state.createdAt),
     symbol: state.symbol,
     side: state.side,
     orderType: state.orderType,
@@ -82,8 +112,20 @@ export function orderView(instrument: InstrumentDefinition, state: OrderState): 
     timeInForce: state.timeInForce,
     postOnly: state.postOnly,
     account: state.account,
-    updateTime: new Date(state.updatedAt).toISOString(),
+    updateTime: isoTime(state.updatedAt),
   };
+}
+
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
+/** An epoch-milliseconds time as ISO 8601; orders in one millisecond share the last answer. */
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 /** Decimal places written in a canonical decimal string ("0.01" → 2, "1" → 0). */

@@ -9,6 +9,7 @@ import {
   quantityToLots,
   termsOf,
 } from '../../../src/exchange/service/index.ts';
+import { exchangeServiceLimits } from '../../../src/exchange/service/limits.ts';
 import { Prng } from '../../support/prng.ts';
 
 const usd: InstrumentInput = {
@@ -87,6 +88,38 @@ describe('price and quantity conversion', () => {
     expect(priceToTicks(terms, '0.05')).toEqual({ ok: true, ticks: 1 });
     expect(priceToTicks(terms, '100.050')).toEqual({ ok: true, ticks: 2001 });
     expect(priceFromTicks(terms.definition, 2001)).toBe('100.05');
+  });
+
+  it('converts random price strings exactly as BigInt arithmetic does, and prices from ticks back', () => {
+    const seed = Number(process.env.KINYU_TEST_SEED ?? 20261123);
+    const prng = new Prng(seed);
+    const digits = (n: number) => Array.from({ length: n }, () => String(prng.int(0, 9))).join('');
+    for (let i = 0; i < 5_000; i++) {
+      const tickSize = prng.pick(['0.01', '0.05', '1', '0.0001', '0.25', '5', '0.00000001']);
+      const terms = given({ tickSize, referencePrice: tickSize });
+      const whole = prng.chance(0.1) ? '0' : String(prng.int(1, 9)) + digits(prng.int(0, 9));
+      const fraction = prng.chance(0.3) ? '' : digits(prng.int(1, 10));
+      const price = fraction === '' ? whole : `${whole}.${fraction}`;
+      const tick =
+        BigInt(tickSize.replace('.', '').replace(/^0+/, '')) *
+        10n ** BigInt(8 - (tickSize.split('.')[1]?.length ?? 0));
+      const units = fraction.length > 8 ? null : BigInt(whole + fraction.padEnd(8, '0'));
+      const ticks = units !== null && units > 0n && units % tick === 0n ? units / tick : null;
+      const expected =
+        ticks !== null && ticks <= BigInt(exchangeServiceLimits.priceTicksMax)
+          ? { ok: true, ticks: Number(ticks) }
+          : { ok: false };
+      expect(
+        priceToTicks(terms, price),
+        `seed ${seed} step ${i}: ${price} at tick ${tickSize}`,
+      ).toMatchObject(expected);
+      const someTicks = prng.int(1, exchangeServiceLimits.priceTicksMax);
+      const shown = priceFromTicks(terms.definition, someTicks);
+      expect(priceToTicks(terms, shown), `seed ${seed} step ${i}: ${shown}`).toEqual({
+        ok: true,
+        ticks: someTicks,
+      });
+    }
   });
 
   it('given tick 0.05, when a price is not a multiple, then it is refused as not_on_tick', () => {
