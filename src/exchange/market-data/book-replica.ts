@@ -175,12 +175,6 @@ export class MarketDataBook {
     const topBefore = this.#top();
     const levelsBefore = new Map<string, L2Delta>();
     const l3: L3Delta[] = [];
-    const touch = (side: Side, priceTicks: number): void => {
-      const key = `${side}:${priceTicks}`;
-      if (levelsBefore.has(key)) return;
-      const level = this.#side(side).levels.get(priceTicks);
-      levelsBefore.set(key, { side, priceTicks, quantityLots: level?.quantityLots ?? 0 });
-    };
     let working: WorkingOrder | null = null;
     for (const event of events) {
       assert(event.seq === seq, `event of seq ${event.seq} in the result of seq ${seq}`);
@@ -208,7 +202,7 @@ export class MarketDataBook {
             `taker ${event.takerOrderId} lots drift`,
           );
           const maker = this.#resting(event.makerOrderId);
-          touch(maker.side, maker.priceTicks);
+          this.#touch(levelsBefore, maker.side, maker.priceTicks);
           this.#reduce(maker, event.quantityLots, l3);
           assert(maker.quantityLots === event.makerRemainingLots, `maker ${event.makerOrderId} lots drift`);
           break;
@@ -218,17 +212,17 @@ export class MarketDataBook {
             working.cancelled = true;
             break;
           }
-          this.#removeResting(event.orderId, touch, l3);
+          this.#removeResting(event.orderId, levelsBefore, l3);
           break;
         case 'replaced': {
           const order = this.#resting(event.orderId);
-          touch(order.side, order.priceTicks);
+          this.#touch(levelsBefore, order.side, order.priceTicks);
           if (event.keptPriority) {
             this.#reduce(order, order.quantityLots - event.quantityLots, l3);
             break;
           }
           assert(working === null, `order ${event.orderId} replaced while another order works`);
-          this.#removeResting(event.orderId, touch, l3);
+          this.#removeResting(event.orderId, levelsBefore, l3);
           working = {
             orderId: order.orderId,
             account: order.account,
@@ -242,7 +236,7 @@ export class MarketDataBook {
           break;
         }
         case 'expired':
-          this.#removeResting(event.orderId, touch, l3);
+          this.#removeResting(event.orderId, levelsBefore, l3);
           break;
         default: {
           const unknown: never = event;
@@ -251,7 +245,7 @@ export class MarketDataBook {
       }
     }
     if (working !== null && !working.cancelled && working.remainingLots > 0) {
-      this.#restWorking(working, touch, l3);
+      this.#restWorking(working, levelsBefore, l3);
     }
     return { l2: this.#l2Deltas(levelsBefore), l3, l1Changed: !sameTop(topBefore, this.#top()) };
   }
@@ -278,7 +272,15 @@ export class MarketDataBook {
     return this.#orders.size;
   }
 
-  #restWorking(working: WorkingOrder, touch: (side: Side, priceTicks: number) => void, l3: L3Delta[]): void {
+  /** Remembers a level's quantity before this command first changes it (for the L2 deltas). */
+  #touch(levelsBefore: Map<string, L2Delta>, side: Side, priceTicks: number): void {
+    const key = `${side}:${priceTicks}`;
+    if (levelsBefore.has(key)) return;
+    const level = this.#side(side).levels.get(priceTicks);
+    levelsBefore.set(key, { side, priceTicks, quantityLots: level?.quantityLots ?? 0 });
+  }
+
+  #restWorking(working: WorkingOrder, levelsBefore: Map<string, L2Delta>, l3: L3Delta[]): void {
     const { timeInForce, priceTicks } = working;
     if (
       working.orderType !== 'limit' ||
@@ -287,7 +289,7 @@ export class MarketDataBook {
     ) {
       fail(`order ${working.orderId} (${working.orderType} ${timeInForce}) left open without a cancel`);
     }
-    touch(working.side, priceTicks);
+    this.#touch(levelsBefore, working.side, priceTicks);
     const order: ReplicaOrder = {
       orderId: working.orderId,
       account: working.account,
@@ -326,9 +328,9 @@ export class MarketDataBook {
     l3.push({ action: 'delete', orderId: order.orderId, side: order.side, priceTicks: order.priceTicks });
   }
 
-  #removeResting(orderId: number, touch: (side: Side, priceTicks: number) => void, l3: L3Delta[]): void {
+  #removeResting(orderId: number, levelsBefore: Map<string, L2Delta>, l3: L3Delta[]): void {
     const order = this.#resting(orderId);
-    touch(order.side, order.priceTicks);
+    this.#touch(levelsBefore, order.side, order.priceTicks);
     this.#reduce(order, order.quantityLots, l3);
   }
 
