@@ -66,9 +66,12 @@ export interface SequencerOptions {
   bookLimits?: Partial<BookLimits>;
 }
 
+/** A durable command and its outcome: the journal record (command with seq and order id) plus events. */
 export interface SequencedResult {
   seq: number;
   symbol: string;
+  /** The command as journaled: with its seq, and a new order's id (its seq unless the caller set one). */
+  command: BookCommand;
   /** The book's events for this command; each carries `seq`. */
   events: BookEvent[];
   /** As journaled with the command. */
@@ -172,7 +175,13 @@ export class Sequencer {
     const durable = this.journal.appendCommand(seq, symbol, sequenced, meta);
     this.seq = seq;
     this.lastRecordOffset = offset;
-    const result: SequencedResult = { seq, symbol, events: books.apply(symbol, sequenced), meta };
+    const result: SequencedResult = {
+      seq,
+      symbol,
+      command: sequenced,
+      events: books.apply(symbol, sequenced),
+      meta,
+    };
     this.maybeSnapshot(durable);
     // One promise per batch settles; each submit only adds a reaction that yields its own result.
     return durable.then(() => result);

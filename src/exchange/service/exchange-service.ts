@@ -2,13 +2,12 @@ import { memberIdPattern } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError, assert, invalidField, registerErrors } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
-import type { BookCommand, BookEvent, RejectReason } from '../matching/index.ts';
+import type { BookEvent, RejectReason } from '../matching/index.ts';
 import { isOpen, type OrderState, OrderTracker } from '../orders/order-state.ts';
 import {
   type BookView,
   type CommandMeta,
   JournalBacklogFullError,
-  type JournalRecord,
   type SequencedResult,
   type Sequencer,
   type UnsequencedCommand,
@@ -377,7 +376,7 @@ export class ExchangeService {
     const pending = this.sequencer.submit(symbol, command, meta);
     // Observed at once so an early rejection is never reported as unhandled while earlier ones deliver.
     pending.catch(() => undefined);
-    const delivered = this.delivery.then(() => pending).then((result) => this.deliver(command, result));
+    const delivered = this.delivery.then(() => pending).then((result) => this.deliver(result));
     this.delivery = delivered.then(
       () => undefined,
       () => undefined,
@@ -387,20 +386,8 @@ export class ExchangeService {
     });
   }
 
-  private deliver(command: UnsequencedCommand, result: SequencedResult): Delivered {
-    // The journal record as the sequencer wrote it: a new order without an id got its seq as id.
-    const sequenced = (
-      command.type === 'new' && command.orderId === undefined
-        ? { ...command, seq: result.seq, orderId: result.seq }
-        : { ...command, seq: result.seq }
-    ) as BookCommand;
-    const record: JournalRecord = {
-      seq: result.seq,
-      symbol: result.symbol,
-      command: sequenced,
-      meta: result.meta,
-    };
-    const changed = this.tracker.apply(record, result.events);
+  private deliver(result: SequencedResult): Delivered {
+    const changed = this.tracker.apply(result, result.events);
     for (const state of changed) this.rememberClientOrderId(state);
     this.deliveredSeq = result.seq;
     for (const listener of this.listeners) {

@@ -32,9 +32,11 @@ describe('market data REST', () => {
   let seq = 0;
   const run = (command: UnsequencedCommand, timeMs: number) => {
     seq++;
-    const sequenced = command.type === 'new' ? { ...command, seq, orderId: seq } : { ...command, seq };
-    const events = book.apply(sequenced as BookCommand);
-    hub.onSequenced({ seq, symbol: 'AAPL', events, meta: { time: timeMs } });
+    const sequenced = (
+      command.type === 'new' ? { ...command, seq, orderId: seq } : { ...command, seq }
+    ) as BookCommand;
+    const events = book.apply(sequenced);
+    hub.onSequenced({ seq, symbol: 'AAPL', command: sequenced, events, meta: { time: timeMs } });
   };
   const limit = (
     side: 'buy' | 'sell',

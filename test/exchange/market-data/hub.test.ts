@@ -45,8 +45,14 @@ function exchange() {
     },
     run(command: UnsequencedCommand, timeMs = t0 + seq * 1_000): SequencedResult {
       seq++;
-      const events = book.apply({ ...command, seq } as BookCommand);
-      return { seq, symbol: 'AMZN', events, meta: { time: timeMs } };
+      const sequenced = { ...command, seq } as BookCommand;
+      return {
+        seq,
+        symbol: 'AMZN',
+        command: sequenced,
+        events: book.apply(sequenced),
+        meta: { time: timeMs },
+      };
     },
   };
 }
