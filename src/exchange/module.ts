@@ -10,7 +10,7 @@ import { exchangeOrderRoutes } from './http/orders.ts';
 import { exchangeQueryRoutes } from './http/queries.ts';
 import { exchangeWebSocket } from './http/ws.ts';
 import { MarketDataHub, sqlCandleHistory } from './market-data/index.ts';
-import { ExecutionsProjector, loadOpenOrders } from './projector/index.ts';
+import { loadOpenOrders, ProjectorThread } from './projector/index.ts';
 import { Sequencer } from './sequencer/index.ts';
 import {
   defaultInstruments,
@@ -58,17 +58,18 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
     throw error;
   });
   logger.info({ lastSeq: sequencer.lastSeq, recovery: sequencer.recovery }, 'exchange sequencer open');
-  let projector: ExecutionsProjector | undefined;
+  let projector: ProjectorThread | undefined;
   try {
-    let service: ExchangeService | undefined;
-    projector = await ExecutionsProjector.open({
-      pool,
+    const databaseUrl = pool.options.connectionString;
+    assert(databaseUrl, 'the exchange projector thread needs the pool built from a connection string');
+    // Its own thread and pool; open() returns once it has caught up with the journal.
+    projector = await ProjectorThread.open({
+      databaseUrl,
       dir,
+      durableSeq: sequencer.lastSeq,
       metrics: context.metrics,
       logger,
-      durableSeq: () => service?.lastSeq ?? sequencer.lastSeq,
     });
-    await projector.catchUp();
     assert(
       projector.appliedSeq === sequencer.lastSeq,
       `the projector stopped at seq ${projector.appliedSeq}, the journal ends at ${sequencer.lastSeq}`,
@@ -84,7 +85,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       listeners: [],
       log: logger,
     });
-    service = live;
+    const service = live;
     // Before any new command: the hub's replicas start from the books as the journal left them.
     const hub = new MarketDataHub({
       source: {
@@ -100,10 +101,12 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       startedAtMs: clock.now().getTime(),
     });
     live.subscribe(hub);
-    projector.start();
+    const running = projector;
+    // The projector never projects past what the exchange has acknowledged (shared memory, no message).
+    live.subscribe({ onSequenced: (result) => running.setDurableSeq(result.seq) });
+    running.start();
     const timer = new ScheduleTimer(live, schedule, clock, logger);
     await timer.start();
-    const running = projector;
     const routes: FastifyPluginAsync[] = [
       exchangeOrderRoutes({
         service,

@@ -7,6 +7,7 @@ export {
   ExecutionsProjector,
   type ExecutionsProjectorOptions,
   ProjectionAheadOfJournalError,
+  type ProjectorLogger,
 } from './projector.ts';
 export { type ExecutionRow, type ProjectedRecord, projectRecord, type TradeRow, tradeId } from './rows.ts';
 export {
@@ -17,3 +18,4 @@ export {
   type ProjectionState,
   readCheckpoint,
 } from './store.ts';
+export { ProjectorThread, type ProjectorThreadOptions, type ProjectorThreadState } from './thread.ts';

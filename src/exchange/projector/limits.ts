@@ -20,6 +20,12 @@ export const projectorLimits = {
   pollIntervalMs: 50,
   /** Pause before retrying after a failed write (the database may be down). */
   retryDelayMs: 1_000,
+  /** Connections of the projector thread's own pool: one round at a time needs one, open needs one. */
+  threadPoolConnectionsMax: 2,
+  /** How long stop() lets the thread finish its batch and close its pool before terminating it. */
+  threadStopTimeoutMs: 10_000,
+  /** Pause before restarting a thread that died: retryDelayMs, doubled per failure in a row, up to this. */
+  threadRestartDelayMsMax: 30_000,
 } as const;
 
 /** Limits of GET /v1/order(s) and /v1/execution(.csv). */

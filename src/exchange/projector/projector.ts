@@ -1,5 +1,4 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../../platform/log.ts';
 import type { Pool } from '../../platform/sql/pool.ts';
 import type { BookEvent, BookLimits } from '../matching/index.ts';
 import { OrderTracker } from '../orders/order-state.ts';
@@ -34,9 +33,16 @@ export interface ExecutionsProjectorOptions {
    * of the journal. Without it, every complete record in the journal is projected.
    */
   durableSeq?: () => number;
+  /** Called with the new checkpoint after each committed batch (the projector thread reports it). */
+  onCommitted?: (seq: number) => void;
   /** Registers kinyu_exchange_projector_applied_seq and _lag_records here when given. */
   metrics?: Registry;
-  logger?: Logger;
+  logger?: ProjectorLogger;
+}
+
+/** Where a failed round is reported: the app's pino logger, or the thread's forwarder to it. */
+export interface ProjectorLogger {
+  error(fields: Record<string, unknown>, message: string): void;
 }
 
 /** Thrown on open when the projection has records the journal does not: they belong to another journal. */
@@ -151,8 +157,13 @@ export class ExecutionsProjector {
       };
       this.waiters.add(waiter);
     });
-    if (this.started && this.timer) this.schedule(0);
+    this.wake();
     return wait;
+  }
+
+  /** Polls now rather than at the end of the current pause (a reader is waiting). */
+  wake(): void {
+    if (this.started && this.timer) this.schedule(0);
   }
 
   /** Stops polling and waits for the batch in flight; waiting callers get false. */
@@ -223,6 +234,7 @@ export class ExecutionsProjector {
       );
       this.pending.splice(0, batch.length);
       written += batch.length;
+      this.options.onCommitted?.(this.committed);
       this.resolveWaiters();
     }
     return written;
