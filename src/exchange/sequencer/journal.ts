@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BookCommand } from '../matching/index.ts';
@@ -82,6 +82,8 @@ export class JournalWriter {
     private readonly handle: FileHandle,
     private durableOffsetValue: number,
     readonly durability: Durability,
+    /** Writes are durable when they return (O_DSYNC): no separate fdatasync. */
+    private readonly writesAreDurable: boolean,
   ) {
     this.appendedOffset = durableOffsetValue;
     this.batchRecordsMax = durability === 'record' ? 1 : sequencerLimits.batchRecordsMax;
@@ -93,10 +95,13 @@ export class JournalWriter {
     endOffset: number,
     durability: Durability = 'batch',
   ): Promise<JournalWriter> {
+    // O_DSYNC makes each write durable when it returns: one thread-pool round trip per batch
+    // instead of a write and then an fdatasync (where the platform has it; else fdatasync follows).
+    const dsync = durability !== 'none' && constants.O_DSYNC !== undefined;
     const handle = await open(path, 'a+').then(async (h) => {
       // 'a+' only creates the file; writes use positions, which O_APPEND would ignore.
       await h.close();
-      return open(path, 'r+');
+      return open(path, constants.O_RDWR | (dsync ? constants.O_DSYNC : 0));
     });
     const stat = await handle.stat();
     if (stat.size !== endOffset) {
@@ -104,7 +109,7 @@ export class JournalWriter {
       throw new Error(`journal ${path} is ${stat.size} bytes, expected ${endOffset}: recover it first`);
     }
     syncDirectory(dirname(path));
-    return new JournalWriter(handle, endOffset, durability);
+    return new JournalWriter(handle, endOffset, durability, dsync);
   }
 
   /** Offset just after the last appended record (durable or not). */
@@ -239,7 +244,7 @@ export class JournalWriter {
       if (batch === undefined || this.failure) break;
       try {
         await this.writeFully(batch.out.bytes, batch.bytes, this.durableOffsetValue);
-        if (this.durability !== 'none') await this.handle.datasync();
+        if (this.durability !== 'none' && !this.writesAreDurable) await this.handle.datasync();
       } catch (error) {
         this.fail(error as Error, batch);
         break;
