@@ -97,8 +97,8 @@ export class ExchangeService {
   private readonly openClientOrderIds = new Set<string>();
   private readonly pendingClientOrderIds = new Set<string>();
   private readonly listeners = new Set<ExchangeListener>();
-  /** Results are delivered (tracker, listeners, callers) strictly in seq order along this chain. */
-  private delivery: Promise<void> = Promise.resolve();
+  /** The latest submitted command's delivery (results are delivered in seq order: see sequence()). */
+  private delivery: Promise<unknown> = Promise.resolve();
   private deliveredSeq: number;
   /** Admin and schedule changes of sessions and instruments run one at a time. */
   private adminWork: Promise<unknown> = Promise.resolve();
@@ -337,7 +337,7 @@ export class ExchangeService {
   /** Waits for every command submitted so far to be delivered and for admin work in progress. */
   async drain(): Promise<void> {
     await this.adminWork.catch(() => undefined);
-    await this.delivery;
+    await this.delivery.catch(() => undefined);
   }
 
   private async changeSession(
@@ -369,21 +369,21 @@ export class ExchangeService {
 
   /**
    * Submits one command and resolves once it is durable and delivered: the tracker has applied it
-   * and every listener has seen it, strictly in seq order.
+   * and every listener has seen it, strictly in seq order. The order needs no chain of its own: the
+   * sequencer settles results in seq order (one promise per batch, batches in order, each batch's
+   * reactions in submit order), so their deliveries run in that order too.
    */
   private sequence(symbol: string, command: UnsequencedCommand, meta: CommandMeta): Promise<Delivered> {
     if (this.failure) return Promise.reject(unavailable('the exchange journal failed; restart the exchange'));
-    const pending = this.sequencer.submit(symbol, command, meta);
-    // Observed at once so an early rejection is never reported as unhandled while earlier ones deliver.
-    pending.catch(() => undefined);
-    const delivered = this.delivery.then(() => pending).then((result) => this.deliver(result));
-    this.delivery = delivered.then(
-      () => undefined,
-      () => undefined,
-    );
-    return delivered.catch((error: unknown) => {
-      throw this.submitFailure(error);
-    });
+    const delivered = this.sequencer
+      .submit(symbol, command, meta)
+      .then((result) => this.deliver(result))
+      .catch((error: unknown) => {
+        throw this.submitFailure(error);
+      });
+    // The latest delivery settles after every earlier one: drain() waits for it.
+    this.delivery = delivered;
+    return delivered;
   }
 
   private deliver(result: SequencedResult): Delivered {
