@@ -2,11 +2,12 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ModuleContext, StartedModule } from '../app/module.ts';
 import { assert } from '../platform/errors.ts';
+import { RateWindow } from '../platform/rate-window.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
 import { exchangeAdminRoutes } from './http/admin.ts';
 import { exchangeInstrumentRoutes } from './http/instruments.ts';
 import { marketDataRoutes } from './http/market-data.ts';
-import { exchangeOrderRoutes } from './http/orders.ts';
+import { exchangeOrderRoutes, rateLimitedOrderOperations } from './http/orders.ts';
 import { exchangeQueryRoutes } from './http/queries.ts';
 import { exchangeWebSocket } from './http/ws.ts';
 import { MarketDataHub, sqlCandleHistory } from './market-data/index.ts';
@@ -107,11 +108,14 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
     running.start();
     const timer = new ScheduleTimer(live, schedule, clock, logger);
     await timer.start();
+    // One order-entry allowance per member, whether its orders come over REST or the WebSocket.
+    const memberLimit = new RateWindow({
+      max: config.exchangeOrderRateMax,
+      windowMs: config.rateLimitWindowMs,
+      now: () => clock.now().getTime(),
+    });
     const routes: FastifyPluginAsync[] = [
-      exchangeOrderRoutes({
-        service,
-        orderRateLimit: { max: config.exchangeOrderRateMax, timeWindowMs: config.rateLimitWindowMs },
-      }),
+      exchangeOrderRoutes({ service, memberLimit }),
       exchangeInstrumentRoutes({ service: live }),
       exchangeAdminRoutes({ service: live, projectedSeq: () => running.appliedSeq }),
       exchangeQueryRoutes({
@@ -123,7 +127,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       marketDataRoutes({ hub, history: sqlCandleHistory(pool) }),
       exchangeWebSocket({
         hub,
-        orders: live,
+        orders: rateLimitedOrderOperations(live, memberLimit),
         authenticateHandshake: context.identity.authenticateHandshake,
         authenticateApiKey: (apiKey) => context.identity.service.authenticateApiKey(apiKey),
         clock,

@@ -1,34 +1,44 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { MemberPrincipal } from '../../identity/index.ts';
-import { assert } from '../../platform/errors.ts';
+import { AppError, assert } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
+import type { RateWindow } from '../../platform/rate-window.ts';
+import type { OrderOperations } from '../market-data/ws-session.ts';
 import type { ExchangeService } from '../service/index.ts';
 import { Order, OrderParams, PlaceOrderBody, Problem, ReplaceOrderBody } from './schemas.ts';
 
 export interface OrderRoutesDeps {
   service: ExchangeService;
-  /** Order-entry requests (new, cancel and replace together) per member and window. */
-  orderRateLimit: { max: number; timeWindowMs: number };
+  /**
+   * Order-entry requests (new, cancel and replace together) per member and window, shared with
+   * WebSocket order entry (memberRateLimited).
+   */
+  memberLimit: RateWindow;
 }
 
 const tags = ['exchange orders'];
 
 /**
  * Order entry for exchange members (`X-API-Key`): new, cancel and replace. The three routes share
- * one rate limit per member (not per key: a member's keys draw on one allowance), in place of the
- * global per-key limit. `GET /v1/order/{id}` and `GET /v1/orders` are the order queries' routes.
+ * one rate limit per member (not per key: a member's keys draw on one allowance, and so do its
+ * WebSocket orders), in place of the global per-key limit, with the same `x-ratelimit-*` headers.
+ * `GET /v1/order/{id}` and `GET /v1/orders` are the order queries' routes.
  */
 export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const { service } = deps;
-    assert(typeof app.rateLimit === 'function', 'order routes need @fastify/rate-limit registered first');
+    const limit = deps.memberLimit;
     // Runs after authentication (onRequest), so the limit follows the member, whichever key it uses.
-    const memberLimit = app.rateLimit({
-      max: deps.orderRateLimit.max,
-      timeWindow: deps.orderRateLimit.timeWindowMs,
-      keyGenerator: (request) => `order-entry:${memberOf(request).memberId}`,
-    });
+    const memberLimit: preValidationHookHandler = (request, reply, done) => {
+      const member = memberOf(request).memberId;
+      const left = limit.hit(member);
+      const resetSeconds = Math.ceil(limit.resetInMs(member) / 1000);
+      reply.header('x-ratelimit-limit', limit.max);
+      reply.header('x-ratelimit-remaining', Math.max(0, left));
+      reply.header('x-ratelimit-reset', resetSeconds);
+      done(left < 0 ? memberRateLimited(limit, resetSeconds) : undefined);
+    };
     const errors = {
       400: Problem,
       401: Problem,
@@ -95,6 +105,39 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
       },
       async (request) => service.replaceOrder(memberOf(request).memberId, request.params.id, request.body),
     );
+  };
+}
+
+/** The 429 a member gets once its order-entry allowance for the window is used up. */
+export function memberRateLimited(limit: RateWindow, retryAfterSeconds: number): AppError {
+  return new AppError(
+    'rate_limited',
+    `At most ${limit.max} order requests per ${limit.windowMs / 1000} s for each member`,
+    { headers: { 'retry-after': String(retryAfterSeconds) } },
+  );
+}
+
+/**
+ * The exchange's order operations for the WebSocket gateway, drawing on the same per-member
+ * allowance as the REST order routes: a member cannot double its rate by switching transport.
+ */
+export function rateLimitedOrderOperations(orders: OrderOperations, limit: RateWindow): OrderOperations {
+  const admit = (member: string) => {
+    if (limit.hit(member) < 0) throw memberRateLimited(limit, Math.ceil(limit.resetInMs(member) / 1000));
+  };
+  return {
+    placeOrder: async (member, input) => {
+      admit(member);
+      return orders.placeOrder(member, input);
+    },
+    cancelOrder: async (member, orderId) => {
+      admit(member);
+      return orders.cancelOrder(member, orderId);
+    },
+    replaceOrder: async (member, orderId, change) => {
+      admit(member);
+      return orders.replaceOrder(member, orderId, change);
+    },
   };
 }
 

@@ -354,6 +354,8 @@ describe('order-entry rate limit', () => {
       payload: order,
     });
     expect(placed.statusCode).toBe(201);
+    expect(placed.headers).toMatchObject({ 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '2' });
+    expect(Number(placed.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
     expect(
       (
         await exchange.app.inject({
