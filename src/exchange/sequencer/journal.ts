@@ -15,8 +15,9 @@ import { type RecordBytes, recordBytes } from './record-binary.ts';
 
 /**
  * When an append's promise resolves:
- * - 'batch' (default): group commit. Appends made while the previous write is in flight (or in the
- *   same event-loop turn) go out in one write and one fdatasync; then all their promises resolve.
+ * - 'batch' (default): group commit. Appends made in one event-loop turn (or while the writes in
+ *   flight fill their limit) go out in one durable write; their promises resolve once it and every
+ *   batch before it are durable.
  * - 'record': one write and one fdatasync per record.
  * - 'none': after the write reached the OS (survives a process crash, not a power loss).
  */
@@ -53,6 +54,12 @@ class Batch {
   }
 }
 
+/** A batch handed to the file system, and whether its write (and sync) has ended. */
+interface InFlight {
+  batch: Batch;
+  ended: boolean;
+}
+
 /** First size of a batch buffer; it doubles (up to batchBytesMax or one record) as needed. */
 const batchBufferBytesInitial = 64 * 1024;
 
@@ -61,7 +68,10 @@ const batchBufferBytesInitial = 64 * 1024;
  * be the end of the valid records (recovery truncates a torn tail first). One writer per file.
  *
  * Records are encoded straight into the buffer of the batch being filled; a batch is sealed when
- * the flush loop takes it (or when it is full), and its one promise settles for all its records.
+ * a write takes it (or when it is full), and its one promise settles for all its records. Up to
+ * writesInFlightMax batches are written at once, each at its own offset; they are acknowledged in
+ * file order, so an acknowledged record never follows a gap. (After a crash a later batch may be
+ * on disk without an earlier one: recovery stops at the gap, and nothing after it was acknowledged.)
  */
 export class JournalWriter {
   /** Sealed batches waiting to be written, oldest first. */
@@ -69,8 +79,12 @@ export class JournalWriter {
   /** The batch new records go into (null until the first append after a seal). */
   private filling: Batch | null = null;
   private readonly spareBuffers: Buffer[] = [];
+  /** Writes issued and not yet acknowledged, in file order. */
+  private readonly inFlight: InFlight[] = [];
+  /** Offset after the last batch handed to a write. */
+  private writtenOffset: number;
+  private pumpScheduled = false;
   private pendingCount = 0;
-  private flushing = false;
   private failure: Error | null = null;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -86,6 +100,7 @@ export class JournalWriter {
     private readonly writesAreDurable: boolean,
   ) {
     this.appendedOffset = durableOffsetValue;
+    this.writtenOffset = durableOffsetValue;
     this.batchRecordsMax = durability === 'record' ? 1 : sequencerLimits.batchRecordsMax;
   }
 
@@ -179,11 +194,7 @@ export class JournalWriter {
     this.pendingCount++;
     this.appendedOffset += bytes;
     if (batch!.records >= this.batchRecordsMax) this.seal();
-    if (!this.flushing) {
-      this.flushing = true;
-      // Let the rest of this event-loop turn add records to the first batch.
-      setImmediate(() => void this.flushLoop());
-    }
+    this.schedulePump();
     return batch!.durable;
   }
 
@@ -203,8 +214,19 @@ export class JournalWriter {
   }
 
   private idle(): Promise<void> {
-    if (!this.flushing) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** No write in flight, and nothing waiting to be written (or the journal failed). */
+  private isIdle(): boolean {
+    if (this.inFlight.length > 0) return false;
+    if (this.failure) return true;
+    return !this.pumpScheduled && this.sealed.length === 0 && (this.filling?.records ?? 0) === 0;
+  }
+
+  private wakeIdleWaiters(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /**
@@ -237,18 +259,46 @@ export class JournalWriter {
     this.filling = null;
   }
 
-  private async flushLoop(): Promise<void> {
-    for (;;) {
+  /** Starts a write after this event-loop turn, so the turn's other records join the batch. */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.inFlight.length >= sequencerLimits.writesInFlightMax) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+      this.wakeIdleWaiters();
+    });
+  }
+
+  /** Hands waiting batches to writes while fewer than writesInFlightMax are in flight. */
+  private pump(): void {
+    while (this.failure === null && this.inFlight.length < sequencerLimits.writesInFlightMax) {
       if (this.sealed.length === 0) this.seal();
       const batch = this.sealed.shift();
-      if (batch === undefined || this.failure) break;
-      try {
-        await this.writeFully(batch.out.bytes, batch.bytes, this.durableOffsetValue);
-        if (this.durability !== 'none' && !this.writesAreDurable) await this.handle.datasync();
-      } catch (error) {
-        this.fail(error as Error, batch);
-        break;
-      }
+      if (batch === undefined) return;
+      const entry: InFlight = { batch, ended: false };
+      this.inFlight.push(entry);
+      const position = this.writtenOffset;
+      this.writtenOffset += batch.bytes;
+      this.writeDurably(batch, position).then(
+        () => {
+          entry.ended = true;
+          this.settle();
+        },
+        (error: unknown) => {
+          entry.ended = true;
+          this.fail(error as Error);
+          this.settle();
+        },
+      );
+    }
+  }
+
+  /** Acknowledges ended writes in file order, then lets the freed slots take waiting batches. */
+  private settle(): void {
+    while (this.inFlight[0]?.ended) {
+      const { batch } = this.inFlight.shift()!;
+      if (this.failure) continue; // rejected by fail()
       this.durableOffsetValue += batch.bytes;
       this.batches++;
       this.pendingCount -= batch.records;
@@ -256,8 +306,13 @@ export class JournalWriter {
         this.spareBuffers.push(batch.out.bytes);
       batch.resolve();
     }
-    this.flushing = false;
-    for (const wake of this.idleWaiters.splice(0)) wake();
+    this.pump();
+    this.wakeIdleWaiters();
+  }
+
+  private async writeDurably(batch: Batch, position: number): Promise<void> {
+    await this.writeFully(batch.out.bytes, batch.bytes, position);
+    if (this.durability !== 'none' && !this.writesAreDurable) await this.handle.datasync();
   }
 
   private async writeFully(buffer: Buffer, bytes: number, position: number): Promise<void> {
@@ -270,10 +325,12 @@ export class JournalWriter {
 
   // After a failed write or fsync the file's state is unknown (a retried fsync can report success
   // for lost pages), so the journal refuses everything and the process must recover from disk.
-  private fail(error: Error, batch: Batch): void {
+  // Every batch not yet acknowledged is rejected, also one whose own write ended after the failed one.
+  private fail(error: Error): void {
+    if (this.failure) return;
     this.failure = error;
     const wrapped = new JournalFailedError(`journal write failed: ${error.message}`);
-    batch.reject(wrapped);
+    for (const { batch } of this.inFlight) batch.reject(wrapped);
     this.seal();
     for (const waiting of this.sealed.splice(0)) waiting.reject(wrapped);
     this.pendingCount = 0;

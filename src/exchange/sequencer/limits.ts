@@ -10,7 +10,13 @@ export const sequencerLimits = {
   /** Bytes written with one write in 'batch' mode. */
   batchBytesMax: 4 * 1_048_576,
   /** Written batch buffers the journal keeps for reuse (each ≤ batchBytesMax, or one record). */
-  spareBatchBuffersMax: 2,
+  spareBatchBuffersMax: 4,
+  /**
+   * Batch writes in flight at once. With 2, the records of one event-loop turn go out while the
+   * previous batch is still being made durable, instead of waiting for it; acknowledgements stay
+   * in file order.
+   */
+  writesInFlightMax: 2,
   /** Records appended but not yet durable; beyond it submit fails with JournalBacklogFullError. */
   pendingRecordsMax: 1_000_000,
   /** Bytes one journal read pulls into memory (recovery, verify, standby). */

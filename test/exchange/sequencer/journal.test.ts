@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  JournalFailedError,
   type JournalRecord,
   JournalWriter,
   journalFileName,
@@ -74,6 +75,40 @@ describe('journal', () => {
     expect(statSync(path).size).toBe(appends.at(-1)!.endOffset);
     await journal.close();
     expect(readAll(path).records.map((r) => r.seq)).toEqual(resolved);
+  });
+
+  it('with two writes in flight, acknowledges in file order: every promise after all earlier ones', async () => {
+    const path = join(tempDir(), journalFileName);
+    const journal = await JournalWriter.open(path, 0, 'batch');
+    const resolved: number[] = [];
+    const durable: Promise<unknown>[] = [];
+    // 40 event-loop turns of 50 records: each turn's batch may go out while the previous one syncs.
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 1; i <= 50; i++) {
+        const seq = turn * 50 + i;
+        durable.push(journal.append(record(seq)).durable.then(() => resolved.push(seq)));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(durable);
+    expect(resolved).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    expect(journal.batchesWritten).toBeGreaterThan(1);
+    expect(journal.durableOffset).toBe(statSync(path).size);
+    await journal.close();
+    expect(readAll(path).records.map((r) => r.seq)).toEqual(resolved);
+  });
+
+  it('after a failed write, rejects every record not yet acknowledged and accepts no more', async () => {
+    const path = join(tempDir(), journalFileName);
+    const journal = await JournalWriter.open(path, 0, 'batch');
+    await journal.append(record(1)).durable;
+    // Pull the file out from under the writer: its next write fails (EBADF).
+    await (journal as unknown as { handle: { close(): Promise<void> } }).handle.close();
+    const results = await Promise.allSettled([2, 3, 4].map((seq) => journal.append(record(seq)).durable));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(JournalFailedError);
+    expect(() => journal.append(record(5))).toThrow(JournalFailedError);
+    expect(journal.durableOffset).toBe(readAll(path).scan.validEndOffset);
   });
 
   it('detects a record cut mid-way, stops before it and reports the offset', async () => {
