@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  encodeRecord,
   JournalFailedError,
   type JournalRecord,
   JournalWriter,
@@ -170,6 +171,25 @@ describe('journal', () => {
     await second.close();
     expect(readAll(path).scan).toMatchObject({ records: 20, tail: { kind: 'clean' } });
     expect(recoverState(dir).lastSeq).toBe(20);
+  });
+
+  it('given a later batch on disk without the one before it (a crash between two writes in flight), recovery keeps what precedes the gap and truncates the rest', async () => {
+    const dir = tempDir();
+    const path = join(dir, journalFileName);
+    const first = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    for (let i = 1; i <= 10; i++) await first.submit('AAPL', withoutSeq(record(i)));
+    const hashAfter10 = first.stateHash();
+    await first.close();
+    const gap = Buffer.alloc(encodeRecord(record(11)).length);
+    const later = Buffer.concat([12, 13].map((seq) => encodeRecord(record(seq))));
+    writeFileSync(path, Buffer.concat([readFileSync(path), gap, later]));
+
+    const second = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect(second.recovery).toMatchObject({ lastSeq: 10, tail: { kind: 'corrupt' } });
+    expect(second.recovery.truncatedBytes).toBe(gap.length + later.length);
+    expect(second.stateHash()).toBe(hashAfter10);
+    expect((await second.submit('AAPL', withoutSeq(record(11)))).seq).toBe(11);
+    await second.close();
   });
 
   it('refuses to open a journal for appending anywhere but at its end', async () => {
