@@ -251,8 +251,7 @@ export class MarketDataBook {
   }
 
   l1(): TopOfBook {
-    const { bids, asks } = this.l2(1);
-    return { bid: bids[0] ?? null, ask: asks[0] ?? null };
+    return { bid: bestLevel(this.#bids), ask: bestLevel(this.#asks) };
   }
 
   /** Aggregated depth, best first; `depth` is capped like the engine's (matchingLimits.l2DepthMax). */
@@ -370,6 +369,14 @@ function pickDelta(order: ReplicaOrder): {
     priceTicks: order.priceTicks,
     quantityLots: order.quantityLots,
   };
+}
+
+/** The best level of a side, or null (read twice per command: before and after it). */
+function bestLevel(side: BookSide): PriceLevelView | null {
+  const priceTicks = side.prices[0];
+  if (priceTicks === undefined) return null;
+  const level = side.levels.get(priceTicks)!;
+  return { priceTicks, quantityLots: level.quantityLots, orderCount: level.orders.size };
 }
 
 function levelViews(side: BookSide, n: number): PriceLevelView[] {

@@ -162,7 +162,8 @@ export class ExchangeService {
 
   instrument(symbol: string): Instrument | undefined {
     const terms = this.terms.get(symbol);
-    return terms && { ...terms.definition, status: this.sessionState(symbol) };
+    // Object.assign, not `{ ...definition, status }`: V8 makes a spread followed by a new key slow.
+    return terms && Object.assign({}, terms.definition, { status: this.sessionState(symbol) });
   }
 
   instruments(): Instrument[] {
