@@ -5,13 +5,14 @@
  *      with the same body and response measured in the same run;
  *   2. WebSocket order entry: orders/s and p50/p99 from send to reply.
  * Both servers run as child processes, so autocannon and the servers share the machine the same
- * way. The orders alternate buy and sell at the reference price, so every pair trades and the book
+ * way. Each row also shows the server's CPU per request (all its threads, from /proc), which other
+ * load on a shared machine disturbs less than requests per second. The orders alternate buy and sell at the reference price, so every pair trades and the book
  * stays small: this measures the order path, not a growing book.
  *
  *   npm run bench:exchange:e2e            (DATABASE_URL: a PostgreSQL to create a scratch database on)
  *   E2E_SECONDS=15 E2E_CONNECTIONS=50 npm run bench:exchange:e2e
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -32,7 +33,24 @@ function orderBodies(price: string): string[] {
   );
 }
 
-async function cannon(url: string, headers: Record<string, string>, bodies: string[], duration: number) {
+/** CPU seconds a process has used (all its threads), from /proc; null where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
+
+async function cannon(
+  url: string,
+  headers: Record<string, string>,
+  bodies: string[],
+  duration: number,
+  serverPid?: number,
+) {
+  const cpuBefore = cpuSeconds(serverPid);
   const result = await autocannon({
     url,
     connections,
@@ -44,7 +62,11 @@ async function cannon(url: string, headers: Record<string, string>, bodies: stri
       body,
     })),
   });
+  const cpuAfter = cpuSeconds(serverPid);
   return {
+    /** Server CPU (all threads) per request: a figure that other load on the machine disturbs less. */
+    cpuMicrosPerRequest:
+      cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -162,10 +184,10 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
     );
     await cannon(kinyu.url, memberHeaders, bodies, 3);
     await cannon(bare.url, {}, bodies, 3);
-    const ours = await cannon(kinyu.url, memberHeaders, bodies, seconds);
-    const peer = await cannon(bare.url, {}, bodies, seconds);
+    const ours = await cannon(kinyu.url, memberHeaders, bodies, seconds, kinyu.process.pid);
+    const peer = await cannon(bare.url, {}, bodies, seconds, bare.process.pid);
     const row = (name: string, r: typeof ours) =>
-      `${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}`;
+      `${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}   server CPU ${r.cpuMicrosPerRequest === null ? 'n/a' : `${r.cpuMicrosPerRequest.toFixed(0)} µs/req`}`;
     console.log(row('POST /v1/order (Kinyu)', ours));
     console.log(row('bare Fastify route', peer));
     console.log(
