@@ -131,14 +131,31 @@ export async function authenticateApiKey(context: IdentityContext, apiKey: strin
 /**
  * The principal of a key whose row was read less than `apiKeyCacheMs` ago, without touching the
  * database or a promise: the order-entry hot path. Undefined when the key is not cached (or is not
- * valid): `authenticateApiKey` then decides. The secret is checked every time.
+ * valid): `authenticateApiKey` then decides. The secret is checked every time: by its SHA-256, or,
+ * on a keep-alive `connection` that presented exactly this key before and verified, by comparing
+ * with what that same connection sent (nobody else's secret is ever compared), as long as the
+ * cache entry it verified against is still the cached, fresh one (a revocation replaces it).
  */
-export function cachedApiKeyPrincipal(context: IdentityContext, apiKey: string): MemberPrincipal | undefined {
+export function cachedApiKeyPrincipal(
+  context: IdentityContext,
+  apiKey: string,
+  connection?: object,
+): MemberPrincipal | undefined {
+  const now = context.clock.now().getTime();
+  const known = connection === undefined ? undefined : context.verifiedConnections.get(connection);
+  if (known !== undefined && known.apiKey === apiKey) {
+    const entry = context.apiKeyCache.get(known.keyId);
+    if (entry === known.entry && now - entry.readAt < context.apiKeyCacheMs) return entry.principal;
+  }
   const parsed = parseApiKey(apiKey);
   if (!parsed) return undefined;
   const cached = context.apiKeyCache.get(parsed.keyId);
-  if (!cached || context.clock.now().getTime() - cached.readAt >= context.apiKeyCacheMs) return undefined;
-  return secretMatches(parsed.secret, cached.key.secretSha256) ? cached.principal : undefined;
+  if (!cached || now - cached.readAt >= context.apiKeyCacheMs) return undefined;
+  if (!secretMatches(parsed.secret, cached.key.secretSha256)) return undefined;
+  if (connection !== undefined) {
+    context.verifiedConnections.set(connection, { apiKey, keyId: parsed.keyId, entry: cached });
+  }
+  return cached.principal;
 }
 
 /**

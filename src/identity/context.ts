@@ -22,6 +22,12 @@ export interface IdentityContext {
   /** Active API keys read in the last `apiKeyCacheMs`, by key id (see authenticateApiKey). */
   apiKeyCache: Map<string, ApiKeyCacheEntry>;
   apiKeyCacheMs: number;
+  /**
+   * Per connection (the HTTP socket), the API key it last presented and that verified, with its
+   * cache entry: the same key on the same keep-alive connection is not hashed again while that
+   * entry is still the cached one and fresh.
+   */
+  verifiedConnections: WeakMap<object, { apiKey: string; keyId: string; entry: ApiKeyCacheEntry }>;
 }
 
 /** A verified key row and the principal it stands for (shared by every request it authenticates). */

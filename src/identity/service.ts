@@ -59,8 +59,11 @@ export interface IdentityService {
   currentUser(principal: UserPrincipal): Promise<UserView>;
   authenticateToken(token: string): Promise<UserPrincipal>;
   authenticateApiKey(apiKey: string): Promise<MemberPrincipal>;
-  /** The principal of a recently verified API key, synchronously; undefined: ask authenticateApiKey. */
-  cachedApiKey(apiKey: string): MemberPrincipal | undefined;
+  /**
+   * The principal of a recently verified API key, synchronously; undefined: ask authenticateApiKey.
+   * `connection` (the request's socket) lets a keep-alive connection skip re-hashing its own key.
+   */
+  cachedApiKey(apiKey: string, connection?: object): MemberPrincipal | undefined;
   issueApiKey(actor: UserPrincipal, request: ApiKeyRequest): Promise<IssuedApiKey>;
   listApiKeys(page: { after?: string | undefined; limit?: number | undefined }): Promise<ApiKeyPage>;
   revokeApiKey(actor: UserPrincipal, id: string): Promise<void>;
@@ -95,6 +98,7 @@ export function createIdentityService(deps: IdentityServiceDeps): IdentityServic
     log: deps.log,
     apiKeyCache: new Map(),
     apiKeyCacheMs: deps.settings.apiKeyCacheMs ?? 0,
+    verifiedConnections: new WeakMap(),
   };
   return {
     login: (loginId, password) => login(context, loginId, password),
@@ -103,7 +107,7 @@ export function createIdentityService(deps: IdentityServiceDeps): IdentityServic
     currentUser: (principal) => currentUser(context, principal),
     authenticateToken: (token) => authenticateToken(context, token),
     authenticateApiKey: (apiKey) => authenticateApiKey(context, apiKey),
-    cachedApiKey: (apiKey) => cachedApiKeyPrincipal(context, apiKey),
+    cachedApiKey: (apiKey, connection) => cachedApiKeyPrincipal(context, apiKey, connection),
     issueApiKey: (actor, request) => issueApiKey(context, actor, request),
     listApiKeys: (page) => listKeys(context, page),
     revokeApiKey: (actor, id) => revokeKey(context, actor, id),

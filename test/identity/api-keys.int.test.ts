@@ -269,6 +269,39 @@ describe('API keys for exchange members', () => {
     });
   });
 
+  it('given a keep-alive connection that presented a key before, it is not re-verified until a wrong key, a revocation or the cache time', async () => {
+    const node = createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1000 } });
+    const key = (await issue('Broker connection')).json();
+    const connection = {};
+    const other = {};
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toBeUndefined(); // nothing cached yet
+    await node.service.authenticateApiKey(key.apiKey);
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toMatchObject({ memberId: key.member });
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toMatchObject({ memberId: key.member });
+    // Another secret for the same key id, on the same or another connection: refused.
+    const wrong = `${key.apiKey.slice(0, -4)}${key.apiKey.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect(node.service.cachedApiKey(wrong, connection)).toBeUndefined();
+    expect(node.service.cachedApiKey(wrong, other)).toBeUndefined();
+    // After the cache time the connection's verification lapses with the cache entry.
+    node.clock.advance(1000);
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toBeUndefined();
+    await node.service.authenticateApiKey(key.apiKey);
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toMatchObject({ memberId: key.member });
+    // A revocation on this node ends it at once.
+    await node.service.revokeApiKey(
+      {
+        kind: 'user',
+        userId: await adminId(),
+        roles: ['admin'],
+        mustChangePassword: false,
+        customerId: null,
+        session: { tokenId: key.id, expiresAt: new Date('2030-01-01') },
+      },
+      key.id,
+    );
+    expect(node.service.cachedApiKey(key.apiKey, connection)).toBeUndefined();
+  });
+
   async function adminId(): Promise<string> {
     const { rows } = await db.pool.query("SELECT id FROM identity_users WHERE login_id = 'keys.admin'");
     return rows[0].id;

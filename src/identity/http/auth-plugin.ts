@@ -96,7 +96,7 @@ function authHook(service: Authenticator, access: Action | null): onRequestHookH
     const credentials = readCredentials(request.headers);
     if (credentials.kind === 'none') return admit(request, anonymous, done);
     if (credentials.kind === 'api_key') {
-      const cached = service.cachedApiKey?.(credentials.apiKey);
+      const cached = service.cachedApiKey?.(credentials.apiKey, request.raw.socket);
       if (cached) return admit(request, cached, done);
     }
     const authenticated = authenticate(service, credentials);
