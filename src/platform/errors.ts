@@ -138,5 +138,13 @@ export class ConcurrencyError extends AppError {
 
 /** Asserts an invariant. A failure is a bug: crash loudly, never catch it. */
 export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
+  if (!condition) fail(message);
+}
+
+/**
+ * Throws an invariant violation. On hot paths write `if (!ok) fail(\`... ${detail}\`)` rather than
+ * `assert(ok, \`... ${detail}\`)`: the template is then built only when the check fails.
+ */
+export function fail(message: string): never {
+  throw new Error(`invariant violated: ${message}`);
 }

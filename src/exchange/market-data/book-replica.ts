@@ -1,4 +1,4 @@
-import { assert, fail } from '../matching/assert.ts';
+import { fail } from '../matching/assert.ts';
 import {
   type BookDepth,
   type BookEvent,
@@ -107,7 +107,7 @@ class BookSide {
     if (level.orders.size > 0) return;
     this.levels.delete(level.priceTicks);
     const at = this.#insertionIndex(level.priceTicks);
-    assert(this.prices[at] === level.priceTicks, `level ${level.priceTicks} missing from the price index`);
+    if (this.prices[at] !== level.priceTicks) fail(`level ${level.priceTicks} missing from the price index`);
     this.prices.splice(at, 1);
   }
 
@@ -170,17 +170,18 @@ export class MarketDataBook {
 
   /** Folds one durable command's events (all carrying `seq`) and returns what changed. */
   apply(seq: number, events: readonly BookEvent[]): BookChanges {
-    assert(Number.isSafeInteger(seq) && seq > this.#lastSeq, `seq ${seq} must be above ${this.#lastSeq}`);
+    if (!(Number.isSafeInteger(seq) && seq > this.#lastSeq))
+      fail(`seq ${seq} must be above ${this.#lastSeq}`);
     this.#lastSeq = seq;
     const topBefore = this.#top();
     const levelsBefore = new Map<string, L2Delta>();
     const l3: L3Delta[] = [];
     let working: WorkingOrder | null = null;
     for (const event of events) {
-      assert(event.seq === seq, `event of seq ${event.seq} in the result of seq ${seq}`);
+      if (event.seq !== seq) fail(`event of seq ${event.seq} in the result of seq ${seq}`);
       switch (event.type) {
         case 'accepted':
-          assert(working === null, `order ${event.orderId} accepted while another order works`);
+          if (working !== null) fail(`order ${event.orderId} accepted while another order works`);
           working = {
             orderId: event.orderId,
             account: event.account,
@@ -195,16 +196,15 @@ export class MarketDataBook {
         case 'rejected':
           break;
         case 'trade': {
-          assert(working?.orderId === event.takerOrderId, `trade of taker ${event.takerOrderId} not working`);
+          if (working?.orderId !== event.takerOrderId)
+            fail(`trade of taker ${event.takerOrderId} not working`);
           working.remainingLots -= event.quantityLots;
-          assert(
-            working.remainingLots === event.takerRemainingLots,
-            `taker ${event.takerOrderId} lots drift`,
-          );
+          if (working.remainingLots !== event.takerRemainingLots)
+            fail(`taker ${event.takerOrderId} lots drift`);
           const maker = this.#resting(event.makerOrderId);
           this.#touch(levelsBefore, maker.side, maker.priceTicks);
           this.#reduce(maker, event.quantityLots, l3);
-          assert(maker.quantityLots === event.makerRemainingLots, `maker ${event.makerOrderId} lots drift`);
+          if (maker.quantityLots !== event.makerRemainingLots) fail(`maker ${event.makerOrderId} lots drift`);
           break;
         }
         case 'cancelled':
@@ -221,7 +221,7 @@ export class MarketDataBook {
             this.#reduce(order, order.quantityLots - event.quantityLots, l3);
             break;
           }
-          assert(working === null, `order ${event.orderId} replaced while another order works`);
+          if (working !== null) fail(`order ${event.orderId} replaced while another order works`);
           this.#removeResting(event.orderId, levelsBefore, l3);
           working = {
             orderId: order.orderId,
@@ -256,7 +256,7 @@ export class MarketDataBook {
 
   /** Aggregated depth, best first; `depth` is capped like the engine's (matchingLimits.l2DepthMax). */
   l2(depth: number): BookDepth {
-    assert(Number.isSafeInteger(depth) && depth >= 0, `L2 depth ${depth}`);
+    if (!(Number.isSafeInteger(depth) && depth >= 0)) fail(`L2 depth ${depth}`);
     const n = Math.min(depth, matchingLimits.l2DepthMax);
     return { bids: levelViews(this.#bids, n), asks: levelViews(this.#asks, n) };
   }
@@ -302,8 +302,8 @@ export class MarketDataBook {
   }
 
   #rest(order: ReplicaOrder): void {
-    assert(!this.#orders.has(order.orderId), `order ${order.orderId} rests twice`);
-    assert(order.quantityLots > 0, `order ${order.orderId} rests without quantity`);
+    if (this.#orders.has(order.orderId)) fail(`order ${order.orderId} rests twice`);
+    if (!(order.quantityLots > 0)) fail(`order ${order.orderId} rests without quantity`);
     const level = this.#side(order.side).level(order.priceTicks);
     level.orders.set(order.orderId, order);
     level.quantityLots += order.quantityLots;
@@ -312,7 +312,7 @@ export class MarketDataBook {
 
   /** Takes `lots` off a resting order; a fully filled order leaves the book. */
   #reduce(order: ReplicaOrder, lots: number, l3: L3Delta[]): void {
-    assert(lots > 0 && lots <= order.quantityLots, `order ${order.orderId} reduced by ${lots}`);
+    if (!(lots > 0 && lots <= order.quantityLots)) fail(`order ${order.orderId} reduced by ${lots}`);
     const side = this.#side(order.side);
     const level = side.levels.get(order.priceTicks)!;
     order.quantityLots -= lots;

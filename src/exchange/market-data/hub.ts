@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { assert } from '../matching/assert.ts';
+import { fail } from '../matching/assert.ts';
 import type { BookOrders } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
 import { type BookChanges, MarketDataBook } from './book-replica.ts';
@@ -73,14 +73,14 @@ export class SymbolMarket {
 
   channelSeq(name: string): number {
     const seq = this.#channelSeqs.get(name);
-    assert(seq !== undefined, `channel ${name} is not one of ${this.symbol}`);
+    if (seq === undefined) fail(`channel ${name} is not one of ${this.symbol}`);
     return seq;
   }
 
   /** Records a message on `name` at `seq`; returns the channel's previous seq. */
   advance(name: string, seq: number): number {
     const prevSeq = this.channelSeq(name);
-    assert(seq > prevSeq, `channel ${name} went from seq ${prevSeq} to ${seq}`);
+    if (!(seq > prevSeq)) fail(`channel ${name} went from seq ${prevSeq} to ${seq}`);
     this.#channelSeqs.set(name, seq);
     return prevSeq;
   }
@@ -156,13 +156,13 @@ export class MarketDataHub {
 
   /** ExchangeListener: called once per durable command, in seq order. */
   onSequenced(result: SequencedResult): void {
-    assert(result.seq > this.#lastSeq, `result seq ${result.seq} after ${this.#lastSeq}`);
+    if (!(result.seq > this.#lastSeq)) fail(`result seq ${result.seq} after ${this.#lastSeq}`);
     this.#lastSeq = result.seq;
     const market = this.#markets.get(result.symbol) ?? this.#seed(result.symbol);
     const changes = market.book.apply(result.seq, result.events);
     const trades = tapeTrades(result.seq, result.meta?.time ?? Number.NaN, result.events);
     if (trades.length > 0) {
-      assert(result.meta !== undefined, `seq ${result.seq} traded without meta.time`);
+      if (result.meta === undefined) fail(`seq ${result.seq} traded without meta.time`);
       market.tape.add(trades);
     }
     const candles = market.candles.add(trades);
@@ -201,7 +201,7 @@ export class MarketDataHub {
     subscriber.send({ type: 'subscribed', channels: channels.map((c) => c.name) });
     for (const channel of fresh) {
       const found = this.market(channel.symbol);
-      assert(found, `subscribe to ${channel.name} of an unlisted symbol`);
+      if (!found) fail(`subscribe to ${channel.name} of an unlisted symbol`);
       if (subscriber.closed) return;
       subscriber.channels.add(channel.name);
       const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
@@ -259,7 +259,7 @@ export class MarketDataHub {
     const subscribers = this.#channelSubscribers.get(channel);
     if (!subscribers || subscribers.size === 0) return;
     const units = this.#unitsOf(market.symbol);
-    assert(units, `subscribers on ${channel} of an unlisted symbol`);
+    if (!units) fail(`subscribers on ${channel} of an unlisted symbol`);
     const text = JSON.stringify({ type: 'update', channel, seq, prevSeq, data: data(units) });
     for (const subscriber of [...subscribers]) subscriber.sendText(text);
   }

@@ -1,6 +1,6 @@
 import { memberIdPattern } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { AppError, assert, invalidField, registerErrors } from '../../platform/errors.ts';
+import { AppError, fail, invalidField, registerErrors } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { BookEvent, RejectReason } from '../matching/index.ts';
 import { isOpen, type OrderState, OrderTracker } from '../orders/order-state.ts';
@@ -203,7 +203,7 @@ export class ExchangeService {
     try {
       const { result, changed } = await this.sequence(input.symbol, entry.command, meta);
       const order = changed.find((state) => state.orderId === result.seq);
-      assert(order, `new order ${result.seq} has no order state`);
+      if (!order) fail(`new order ${result.seq} has no order state`);
       return orderView(terms.definition, order);
     } finally {
       if (clientKey !== undefined) this.pendingClientOrderIds.delete(clientKey);
@@ -235,7 +235,7 @@ export class ExchangeService {
     const order = await this.ownedOpenOrder(member, orderId);
     this.assertTrading(order.symbol);
     const terms = this.terms.get(order.symbol);
-    assert(terms, `open order ${order.orderId} is on unlisted symbol ${order.symbol}`);
+    if (!terms) fail(`open order ${order.orderId} is on unlisted symbol ${order.symbol}`);
     const entry = prepareReplace(terms, order, change);
     if (!entry.ok) throw entryError(entry.problem);
     const meta: CommandMeta = { time: this.clock.now().getTime(), member };
@@ -438,9 +438,9 @@ export class ExchangeService {
 
   private viewOf(changed: readonly OrderState[], orderId: number): OrderView {
     const state = changed.find((s) => s.orderId === orderId);
-    assert(state, `order ${orderId} unchanged by a command the engine accepted`);
+    if (!state) fail(`order ${orderId} unchanged by a command the engine accepted`);
     const terms = this.terms.get(state.symbol);
-    assert(terms, `order ${orderId} is on unlisted symbol ${state.symbol}`);
+    if (!terms) fail(`order ${orderId} is on unlisted symbol ${state.symbol}`);
     return orderView(terms.definition, state);
   }
 
@@ -473,7 +473,8 @@ function parseOrderId(text: string): number | undefined {
 }
 
 function assertMember(member: string): void {
-  assert(memberIdPattern.test(member), `member id ${JSON.stringify(member)} does not match memberIdPattern`);
+  if (!memberIdPattern.test(member))
+    fail(`member id ${JSON.stringify(member)} does not match memberIdPattern`);
 }
 
 function rejectionOf(events: readonly BookEvent[]): RejectReason | undefined {
