@@ -142,8 +142,8 @@ export function assert(condition: unknown, message: string): asserts condition {
 }
 
 /**
- * Throws an invariant violation. On hot paths write `if (!ok) fail(\`... ${detail}\`)` rather than
- * `assert(ok, \`... ${detail}\`)`: the template is then built only when the check fails.
+ * Throws an invariant violation. On hot paths write `if (!ok) fail(message)` rather than
+ * `assert(ok, message)` when the message is a template: it is then built only when the check fails.
  */
 export function fail(message: string): never {
   throw new Error(`invariant violated: ${message}`);
