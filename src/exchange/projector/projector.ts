@@ -5,6 +5,7 @@ import { OrderTracker } from '../orders/order-state.ts';
 import { type JournalRecord, Standby } from '../sequencer/index.ts';
 import { projectorLimits } from './limits.ts';
 import { type ProjectedRecord, projectRecord, rowCount } from './rows.ts';
+import { SeqWaiters } from './seq-waiters.ts';
 import {
   CheckpointMovedError,
   ensureCheckpoint,
@@ -50,12 +51,6 @@ export class ProjectionAheadOfJournalError extends Error {
   override name = 'ProjectionAheadOfJournalError';
 }
 
-interface Waiter {
-  seq: number;
-  resolve: (reached: boolean) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * Follows the sequencer's journal off the critical path and keeps exchange_orders, exchange_trades
  * and exchange_executions in PostgreSQL (the seed's reporting flow). On open it reads its checkpoint
@@ -75,7 +70,7 @@ export class ExecutionsProjector {
   private started = false;
   private broken = false;
   private stopped = false;
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new SeqWaiters();
   private readonly name: string;
   private readonly batchRecordsMax: number;
   private readonly batchRowsMax: number;
@@ -140,23 +135,8 @@ export class ExecutionsProjector {
    */
   waitFor(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.committed >= seq) return Promise.resolve(true);
-    if (this.stopped || this.waiters.size >= projectorLimits.waitersMax || timeoutMs <= 0) {
-      return Promise.resolve(false);
-    }
-    const wait = new Promise<boolean>((resolve) => {
-      const waiter: Waiter = {
-        seq,
-        resolve,
-        timer: setTimeout(
-          () => {
-            this.waiters.delete(waiter);
-            resolve(false);
-          },
-          Math.min(timeoutMs, projectorLimits.waitTimeoutMsMax),
-        ),
-      };
-      this.waiters.add(waiter);
-    });
+    if (this.stopped) return Promise.resolve(false);
+    const wait = this.waiters.wait(seq, timeoutMs);
     this.wake();
     return wait;
   }
@@ -172,11 +152,7 @@ export class ExecutionsProjector {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running.catch(() => {});
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.waiters.clear();
+    this.waiters.cancelAll();
   }
 
   private async initialize(): Promise<void> {
@@ -235,7 +211,7 @@ export class ExecutionsProjector {
       this.pending.splice(0, batch.length);
       written += batch.length;
       this.options.onCommitted?.(this.committed);
-      this.resolveWaiters();
+      this.waiters.reached(this.committed);
     }
     return written;
   }
@@ -250,15 +226,6 @@ export class ExecutionsProjector {
       rows += rowCount(record);
     }
     return batch;
-  }
-
-  private resolveWaiters(): void {
-    for (const waiter of this.waiters) {
-      if (waiter.seq > this.committed) continue;
-      clearTimeout(waiter.timer);
-      this.waiters.delete(waiter);
-      waiter.resolve(true);
-    }
   }
 
   private schedule(delayMs: number): void {

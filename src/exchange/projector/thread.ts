@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../platform/log.ts';
 import type { BookLimits } from '../matching/index.ts';
 import { projectorLimits } from './limits.ts';
+import { SeqWaiters } from './seq-waiters.ts';
 import {
   errorFromData,
   type FromWorker,
@@ -38,12 +39,6 @@ export interface ProjectorThreadOptions {
 /** 'open': a worker follows the journal. 'restarting': the last one died; another starts after a pause. */
 export type ProjectorThreadState = 'opening' | 'open' | 'restarting' | 'stopped';
 
-interface Waiter {
-  seq: number;
-  resolve: (reached: boolean) => void;
-  timer: NodeJS.Timeout;
-}
-
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
 
 /**
@@ -58,7 +53,7 @@ const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
 export class ProjectorThread {
   private readonly sharedBuffer = new SharedArrayBuffer(sharedSlotCount * BigInt64Array.BYTES_PER_ELEMENT);
   private readonly shared = new BigInt64Array(this.sharedBuffer);
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new SeqWaiters();
   private worker: Worker | null = null;
   private exited: Promise<void> = Promise.resolve();
   private stateValue: ProjectorThreadState = 'opening';
@@ -126,23 +121,8 @@ export class ProjectorThread {
    */
   waitFor(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.appliedSeq >= seq) return Promise.resolve(true);
-    if (this.stateValue === 'stopped' || this.waiters.size >= projectorLimits.waitersMax || timeoutMs <= 0) {
-      return Promise.resolve(false);
-    }
-    const wait = new Promise<boolean>((resolve) => {
-      const waiter: Waiter = {
-        seq,
-        resolve,
-        timer: setTimeout(
-          () => {
-            this.waiters.delete(waiter);
-            resolve(false);
-          },
-          Math.min(timeoutMs, projectorLimits.waitTimeoutMsMax),
-        ),
-      };
-      this.waiters.add(waiter);
-    });
+    if (this.stateValue === 'stopped') return Promise.resolve(false);
+    const wait = this.waiters.wait(seq, timeoutMs);
     this.post({ type: 'wake' });
     return wait;
   }
@@ -177,11 +157,7 @@ export class ProjectorThread {
       await worker.terminate();
       await this.exited;
     }
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.waiters.clear();
+    this.waiters.cancelAll();
   }
 
   /** Kills the worker at once, as a crash would; it is reported and restarted like one (tests use it). */
@@ -230,11 +206,11 @@ export class ProjectorThread {
             this.failuresInRow = 0;
             if (this.stateValue !== 'stopped') this.stateValue = 'open';
             if (this.started) this.post({ type: 'start' });
-            this.resolveWaiters();
+            this.waiters.reached(this.appliedSeq);
             resolve();
             return;
           case 'committed':
-            this.resolveWaiters();
+            this.waiters.reached(this.appliedSeq);
             return;
           case 'failed':
             failure = errorFromData(message.error);
@@ -280,16 +256,6 @@ export class ProjectorThread {
   private post(message: ToWorker): void {
     // Between a death and the restart there is no worker; the restarted one starts from the state.
     this.worker?.postMessage(message);
-  }
-
-  private resolveWaiters(): void {
-    const applied = this.appliedSeq;
-    for (const waiter of this.waiters) {
-      if (waiter.seq > applied) continue;
-      clearTimeout(waiter.timer);
-      this.waiters.delete(waiter);
-      waiter.resolve(true);
-    }
   }
 
   private registerMetrics(registry: Registry): void {
