@@ -33,8 +33,11 @@ import type {
  *  - each level is an intrusive doubly-linked FIFO of order slots (prev/next in the records), so a
  *    cancel anywhere in the queue is O(1);
  *  - orderId → slot is an OrderIdIndex (a dense id window, or a typed-array hash table); ids that no
- *    longer rest stay in it as `retired` until session close, so duplicate ids and
- *    'order_not_resting' are answered by the same lookup;
+ *    longer rest stay in it until session close, so duplicate ids and 'order_not_resting' are
+ *    answered by the same lookup. An id keeps the slot it last rested in (or `retired` if it never
+ *    rested): it rests only while that slot still holds it, so taking an order out of the book
+ *    never writes to the index. Most orders sit in their home slot (see OrderSlots), found
+ *    without the index at all;
  *  - a PriceLadder per side maps price → level and gives the best price and the next one in O(1),
  *    whatever the price range;
  *  - the best level of each side is cached, so the matching loop touches neither structure until a
@@ -102,7 +105,7 @@ export class FastOrderBook implements OrderBook {
     const book = new FastOrderBook(limits);
     for (const o of [...snapshot.bids, ...snapshot.asks]) {
       const flags = encodeFlags(o.side === 'buy' ? buy : sell, o.timeInForce === 'DAY', o.postOnly, o.stp);
-      const slot = book.orders.alloc();
+      const slot = book.orders.alloc(o.orderId);
       book.orders.init(slot, o.orderId, o.account, o.quantityLots, flags);
       book.enqueue(slot, o.priceTicks);
       book.index.set(o.orderId, slot);
@@ -154,9 +157,9 @@ export class FastOrderBook implements OrderBook {
     // A small book is in cache already; the extra lookups would only cost time.
     if (this.restingCount < warmRestingOrdersMin) return;
     let touched = 0;
-    for (let i = from; i < to; i++) touched ^= this.index.get(orderIds[i]!);
+    for (let i = from; i < to; i++) touched ^= this.orders.find(orderIds[i]!);
     for (let i = from; i < to; i++) {
-      const slot = this.index.get(orderIds[i]!);
+      const slot = this.lookup(orderIds[i]!);
       if (slot >= 0) touched ^= this.orders.quantity(slot);
     }
     this.warmth ^= touched;
@@ -169,7 +172,7 @@ export class FastOrderBook implements OrderBook {
   snapshot(): BookSnapshot {
     const retiredOrderIds: number[] = [];
     this.index.forEach((orderId, slot) => {
-      if (slot === retired) retiredOrderIds.push(orderId);
+      if (!this.rests(orderId, slot)) retiredOrderIds.push(orderId);
     });
     return {
       version: 1,
@@ -211,7 +214,7 @@ export class FastOrderBook implements OrderBook {
 
   order(orderId: number): RestingOrder | null {
     if (!isValidOrderId(orderId)) return null;
-    const slot = this.index.get(orderId);
+    const slot = this.lookup(orderId);
     return slot < 0 ? null : this.restingOrder(slot);
   }
 
@@ -265,7 +268,7 @@ export class FastOrderBook implements OrderBook {
     const orderId = cmd.orderId;
     if (remaining > 0 && canRest(cmd)) {
       const flags = encodeFlagCodes(side, cmd.timeInForce === 'DAY', cmd.postOnly === true, stp);
-      const slot = this.orders.alloc();
+      const slot = this.orders.alloc(orderId);
       this.orders.init(slot, orderId, cmd.account, remaining, flags);
       this.enqueue(slot, cmd.priceTicks!);
       this.index.set(orderId, slot);
@@ -331,7 +334,7 @@ export class FastOrderBook implements OrderBook {
       sink.rejected(cmd.seq, orderId, 'invalid_order_id');
       return;
     }
-    const slot = this.index.get(orderId);
+    const slot = this.lookup(orderId);
     if (slot === missing) {
       sink.rejected(cmd.seq, orderId, 'unknown_order');
       return;
@@ -357,7 +360,7 @@ export class FastOrderBook implements OrderBook {
       sink.rejected(seq, orderId, invalid);
       return;
     }
-    const slot = this.index.get(orderId);
+    const slot = this.lookup(orderId);
     if (slot === missing) {
       sink.rejected(seq, orderId, 'unknown_order');
       return;
@@ -413,7 +416,6 @@ export class FastOrderBook implements OrderBook {
       return;
     }
     this.orders.free(slot);
-    this.index.update(orderId, retired);
   }
 
   private expireDayOrders(seq: number, sink: EventSink): void {
@@ -429,7 +431,7 @@ export class FastOrderBook implements OrderBook {
       sink.expired(seq, orderId, account, side, priceTicks, quantityLots);
     }
     // Session close: ids of finished orders are forgotten, so they may be used again next session.
-    this.index.retain((slot) => slot !== retired);
+    this.index.retain((slot, orderId) => this.rests(orderId, slot));
   }
 
   private daySlots(side: number): number[] {
@@ -566,11 +568,26 @@ export class FastOrderBook implements OrderBook {
     this.restingCount++;
   }
 
-  /** Takes a resting order out of the book for good; drops its level when it empties, if asked. */
+  /**
+   * Takes a resting order out of the book for good; drops its level when it empties, if asked.
+   * Freeing the slot is what retires the id: its index entry no longer matches.
+   */
   private removeOrder(slot: number, dropEmptyLevel = true): void {
     this.unlinkOrder(slot, dropEmptyLevel);
-    this.index.update(this.orders.id(slot), retired);
     this.orders.free(slot);
+  }
+
+  /** The slot where `orderId` rests, or `retired` (used this session, no longer resting), or `missing`. */
+  private lookup(orderId: number): number {
+    const home = this.orders.find(orderId);
+    if (home !== none) return home;
+    const slot = this.index.get(orderId);
+    return slot >= 0 && !this.orders.holds(slot, orderId) ? retired : slot;
+  }
+
+  /** Whether an index entry (orderId → slot) is a resting order rather than a retired id. */
+  private rests(orderId: number, slot: number): boolean {
+    return slot >= 0 && this.orders.holds(slot, orderId);
   }
 
   /** Unlinks an order from its level's queue (the slot and index entry stay). */
@@ -697,8 +714,8 @@ export class FastOrderBook implements OrderBook {
     const askOrders = this.assertSide(sell);
     assert(bidOrders + askOrders === this.restingCount, 'restingCount differs from the orders in levels');
     let indexed = 0;
-    this.index.forEach((_, slot) => {
-      if (slot !== retired) indexed++;
+    this.index.forEach((orderId, slot) => {
+      if (this.rests(orderId, slot)) indexed++;
     });
     assert(indexed === this.restingCount, `index holds ${indexed} resting orders, book ${this.restingCount}`);
     const accounts = new Set<string>();
@@ -742,6 +759,7 @@ export class FastOrderBook implements OrderBook {
       const q = orders.quantity(o);
       if (!Number.isSafeInteger(q) || q <= 0) fail(`order ${id} quantity ${q}`);
       if (this.index.get(id) !== o) fail(`order ${id} not indexed at its slot`);
+      if (this.lookup(id) !== o) fail(`order ${id} not found at its slot`);
       count++;
       lots += q;
       prev = o;

@@ -2,7 +2,8 @@ import { fail } from './assert.ts';
 import { matchingLimits } from './limits.ts';
 
 /*
- * orderId → slot for the fast book (slot ≥ 0: resting; -1: used this session, no longer resting).
+ * orderId → slot for the fast book (slot ≥ 0: the slot the order last rested in; -1: used this
+ * session, never rested). The book decides whether an id still rests (its slot still holds it).
  * A lookup happens on every command, and with a million ids a V8 Map costs several dependent cache
  * misses per lookup, so this is two plain typed-array structures:
  *
@@ -91,11 +92,11 @@ export class OrderIdIndex {
     }
   }
 
-  /** Keeps only the entries whose value passes `keep`. */
-  retain(keep: (value: number) => boolean): void {
+  /** Keeps only the entries that pass `keep`. */
+  retain(keep: (value: number, key: number) => boolean): void {
     for (let offset = 0; offset < this.window.length; offset++) {
       const value = this.window[offset]!;
-      if (value !== missing && !keep(value)) {
+      if (value !== missing && !keep(value, this.base + offset)) {
         this.window[offset] = missing;
         this.windowCount--;
       }
@@ -105,7 +106,7 @@ export class OrderIdIndex {
     this.entries = new Float64Array(old.length).fill(emptyKey);
     this.hashedCount = 0;
     for (let i = 0; i < old.length; i += 2) {
-      if (old[i] !== emptyKey && keep(old[i + 1]!)) this.hashedSet(old[i]!, old[i + 1]!);
+      if (old[i] !== emptyKey && keep(old[i + 1]!, old[i]!)) this.hashedSet(old[i]!, old[i + 1]!);
     }
   }
 

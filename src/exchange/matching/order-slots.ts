@@ -7,8 +7,16 @@ import { matchingLimits } from './limits.ts';
  * Random access is what a deep book does (a cancel hits any of a million orders), so a record is
  * half a cache line: one miss per order instead of one per field as with struct-of-arrays, and
  * twice as many records per cache as with 64 bytes. The price is not stored: it is
- * the price of the order's level. Slots are recycled through a free list threaded through `next`;
- * nothing is allocated in steady state.
+ * the price of the order's level. Nothing is allocated in steady state.
+ *
+ * A free slot's id is -1, so `holds(slot, orderId)` tells whether an order still rests in a slot.
+ * An order goes, when that slot is free, to its home slot `orderId mod capacity`; `find` looks
+ * there first. With ids that mostly increase (the sequencer's), most orders are at home, and a
+ * cancel in a deep book reads the order record directly: one cache miss and one page instead of
+ * the id index's and then the record's (orders placed before the storage grew, or whose home was
+ * taken, are found through the index). Other slots come from a stack of freed slots; a slot taken
+ * as a home while on that stack stays there and is skipped when popped (`onStack` marks slots on
+ * it, so none is pushed twice).
  *
  * Accounts are interned: a record holds a small account number, and the names are kept once, with
  * a count of resting orders each, so the table never outgrows the book.
@@ -25,6 +33,8 @@ const iNext = 4;
 const iLevel = 5;
 /** Flags in the low bits, account number above them. */
 const iFlagsAccount = 6;
+/** 1 while the slot is on the free stack (possibly taken as a home slot since). */
+const iOnStack = 7;
 const flagBits = 5;
 const flagMask = (1 << flagBits) - 1;
 
@@ -32,28 +42,49 @@ const flagMask = (1 << flagBits) - 1;
 export const noSlot = -1;
 
 const initialSlots = 1024;
+const freeId = -1;
 
 /** Order records addressed by slot number. */
 export class OrderSlots {
-  private f64 = new Float64Array(initialSlots * recordDoubles);
-  private i32 = new Int32Array(this.f64.buffer);
-  private capacity = initialSlots;
-  private used = 0;
-  private freeHead = noSlot;
+  private f64 = new Float64Array(0);
+  private i32 = new Int32Array(0);
+  private capacity = 0;
+  /** capacity - 1 (capacity is a power of two): orderId & homeMask is the home slot. */
+  private homeMask = -1;
+  private freeStack = new Int32Array(0);
+  private freeTop = 0;
   private readonly accountNumbers = new Map<string, number>();
   private readonly accountNames: string[] = [];
   private readonly accountOrders: number[] = [];
   private readonly freeAccounts: number[] = [];
 
-  /** A free slot, growing the storage when needed. */
-  alloc(): number {
-    if (this.freeHead !== noSlot) {
-      const slot = this.freeHead;
-      this.freeHead = this.i32[slot * recordInts + iNext]!;
-      return slot;
+  constructor() {
+    this.grow();
+  }
+
+  /** A free slot for `orderId`, its home slot if free; grows the storage when needed. */
+  alloc(orderId: number): number {
+    const home = orderId & this.homeMask;
+    if (this.f64[home * recordDoubles + fId] === freeId) return home;
+    for (;;) {
+      while (this.freeTop > 0) {
+        const slot = this.freeStack[--this.freeTop]!;
+        this.i32[slot * recordInts + iOnStack] = 0;
+        if (this.f64[slot * recordDoubles + fId] === freeId) return slot;
+      }
+      this.grow();
     }
-    if (this.used === this.capacity) this.grow();
-    return this.used++;
+  }
+
+  /** The home slot of `orderId` if the order rests there, else noSlot. */
+  find(orderId: number): number {
+    const home = orderId & this.homeMask;
+    return this.f64[home * recordDoubles + fId] === orderId ? home : noSlot;
+  }
+
+  /** True when the order `orderId` rests in `slot`. */
+  holds(slot: number, orderId: number): boolean {
+    return this.f64[slot * recordDoubles + fId] === orderId;
   }
 
   /**
@@ -67,11 +98,17 @@ export class OrderSlots {
     this.i32[i + iFlagsAccount] = flags | (this.internAccount(account) << flagBits);
   }
 
-  /** Returns a slot to the free list and releases its account. */
+  /** Frees a slot and releases its account. */
   free(slot: number): void {
-    this.releaseAccount(this.i32[slot * recordInts + iFlagsAccount]! >>> flagBits);
-    this.i32[slot * recordInts + iNext] = this.freeHead;
-    this.freeHead = slot;
+    const i = slot * recordInts;
+    this.releaseAccount(this.i32[i + iFlagsAccount]! >>> flagBits);
+    this.f64[slot * recordDoubles + fId] = freeId;
+    if (this.i32[i + iOnStack] === 0) this.push(slot);
+  }
+
+  private push(slot: number): void {
+    this.freeStack[this.freeTop++] = slot;
+    this.i32[slot * recordInts + iOnStack] = 1;
   }
 
   id(slot: number): number {
@@ -141,13 +178,23 @@ export class OrderSlots {
     this.freeAccounts.push(number);
   }
 
+  /** Doubles the storage; the new slots are free and go on the stack (lowest on top). */
   private grow(): void {
-    const capacity = this.capacity * 2;
+    const old = this.capacity;
+    const capacity = old === 0 ? initialSlots : old * 2;
     assert(capacity <= 2 * matchingLimits.restingOrdersMax, 'order slots beyond restingOrdersMax');
     const f64 = new Float64Array(capacity * recordDoubles);
     f64.set(this.f64);
     this.f64 = f64;
     this.i32 = new Int32Array(f64.buffer);
+    const stack = new Int32Array(capacity);
+    stack.set(this.freeStack.subarray(0, this.freeTop));
+    this.freeStack = stack;
     this.capacity = capacity;
+    this.homeMask = capacity - 1;
+    for (let slot = capacity - 1; slot >= old; slot--) {
+      this.f64[slot * recordDoubles + fId] = freeId;
+      this.push(slot);
+    }
   }
 }

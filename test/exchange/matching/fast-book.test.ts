@@ -64,4 +64,31 @@ describe('FastOrderBook', () => {
     expect(fast.apply(sweep)).toEqual(reference.apply(sweep));
     expect(fast.stateHash()).toBe(reference.stateHash());
   });
+
+  it('keeps a retired id retired when its slot, home or not, holds another order', () => {
+    const fast = new FastOrderBook();
+    const reference = new ReferenceOrderBook();
+    let seq = 0;
+    const both = (command: object) => {
+      const c = { ...command, seq: seq++ } as never;
+      expect(fast.apply(c)).toEqual(reference.apply(c));
+    };
+    // With 1,024 slots, ids 1, 1025, 2049 and 3073 share home slot 1.
+    both(buy(1, 100, 1)); // home slot 1
+    both(buy(1025, 101, 1)); // home taken: a slot from the free stack
+    both(cancel(1));
+    both(buy(2049, 98, 1)); // takes id 1's slot as its home
+    both(cancel(1025));
+    both(buy(3073, 97, 1)); // home taken: takes id 1025's slot from the stack
+    for (const orderId of [1, 1025]) {
+      both(cancel(orderId));
+      both(buy(orderId, 95, 1));
+      both({ type: 'replace', orderId, priceTicks: 94 });
+    }
+    both(sell(7, 90, 10));
+    expect(fast.stateHash()).toBe(reference.stateHash());
+    expect(fast.snapshot().retiredOrderIds).toEqual([1, 1025, 2049, 3073]);
+    expect(fast.order(7)?.quantityLots).toBe(8);
+    fast.assertInvariants();
+  });
 });
