@@ -153,15 +153,10 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
       await place(firmA, { symbol: 'AMZN', side: 'sell', orderType: 'limit', price: '240.00', quantity: 5 })
     ).json();
     expect((await cancel(firmA, placed.id)).statusCode).toBe(200);
-    // The order projection (engineer C's projector) records who owned it; stand in for it here.
-    await db.pool.query(
-      `INSERT INTO exchange_orders (order_id, symbol, member, account, client_order_id, side, order_type,
-         time_in_force, post_only, price_ticks, quantity_lots, filled_lots, remaining_lots, status,
-         reject_reason, cancel_reason, created_at, updated_at, last_seq)
-       VALUES ($1, 'AMZN', 'firm-a', '', NULL, 'sell', 'limit', 'GTC', false, 24000, 5, 0, 0, 'canceled',
-         NULL, 'user', now(), now(), $1)`,
-      [Number(placed.id)],
-    );
+    // The order projection (on its own thread) records who owned the order that no longer rests;
+    // reading the order waits for it (read-your-writes).
+    const read = await exchange.app.inject({ method: 'GET', url: `/v1/order/${placed.id}`, headers: firmA });
+    expect(read.json()).toMatchObject({ id: placed.id, status: 'canceled' });
     const again = await cancel(firmA, placed.id);
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'order_not_open' });
