@@ -1,3 +1,4 @@
+import { type ArrayElement, pgArrayLiteral } from '../../platform/sql/array-literal.ts';
 import type { Pool, PoolClient, Queryable } from '../../platform/sql/pool.ts';
 import type { OrderState, OrderStatus } from '../orders/order-state.ts';
 import { projectorLimits } from './limits.ts';
@@ -194,7 +195,7 @@ const epochMs = (column: string) => `timestamptz 'epoch' + ${column} * interval 
 
 async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): Promise<void> {
   if (orders.length === 0) return;
-  const column = <T>(pick: (order: OrderState) => T) => orders.map(pick);
+  const column = (pick: (order: OrderState) => ArrayElement) => pgArrayLiteral(orders.map(pick));
   await client.query(
     `INSERT INTO exchange_orders (${orderColumns})
      SELECT order_id, symbol, member, account, client_order_id, side, order_type, time_in_force, post_only,
@@ -242,7 +243,7 @@ async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): 
 
 async function insertTrades(client: PoolClient, trades: readonly TradeRow[]): Promise<void> {
   if (trades.length === 0) return;
-  const column = <T>(pick: (trade: TradeRow) => T) => trades.map(pick);
+  const column = (pick: (trade: TradeRow) => ArrayElement) => pgArrayLiteral(trades.map(pick));
   await client.query(
     `INSERT INTO exchange_trades (trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id,
                                   taker_order_id, maker_side, time)
@@ -269,7 +270,7 @@ async function insertTrades(client: PoolClient, trades: readonly TradeRow[]): Pr
 
 async function insertExecutions(client: PoolClient, executions: readonly ExecutionRow[]): Promise<void> {
   if (executions.length === 0) return;
-  const column = <T>(pick: (execution: ExecutionRow) => T) => executions.map(pick);
+  const column = (pick: (execution: ExecutionRow) => ArrayElement) => pgArrayLiteral(executions.map(pick));
   await client.query(
     `INSERT INTO exchange_executions (id, trade_id, order_id, member, account, symbol, side, price_ticks,
                                       quantity_lots, order_type, liquidity, seq, time)
