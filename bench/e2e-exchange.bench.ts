@@ -4,8 +4,8 @@
  *      group-commit fsync, matching, response) with autocannon, as a ratio to a bare Fastify route
  *      with the same body and response measured in the same run;
  *   2. WebSocket order entry: orders/s and p50/p99 from send to reply.
- * Both servers run as child processes, so autocannon and the servers share the machine the same
- * way. Each row also shows the server's CPU per request (all its threads, from /proc), which other
+ * Both servers run as child processes with the Node flags `npm start` uses, so autocannon and the
+ * servers share the machine the same way. Each row also shows the server's CPU per request (all its threads, from /proc), which other
  * load on a shared machine disturbs less than requests per second. The orders alternate buy and sell at the reference price, so every pair trades and the book
  * stays small: this measures the order path, not a growing book.
  *
@@ -25,6 +25,8 @@ const connections = Number(process.env.E2E_CONNECTIONS ?? 50);
 const wsClients = Number(process.env.E2E_WS_CLIENTS ?? 8);
 const wsWindow = Number(process.env.E2E_WS_WINDOW ?? 32);
 const admin = { loginId: 'bench-admin', password: 'Bench-passw0rd-e2e!' };
+/** The Node flags `npm start` uses (package.json), given to both servers alike. */
+const nodeSettings = ['--max-semi-space-size=64'];
 const symbol = 'AMZN';
 
 function orderBodies(price: string): string[] {
@@ -139,7 +141,7 @@ const dataDir = mkdtempSync(path.join(tmpRoot, 'bench-e2e-'));
 
 await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, databaseUrl) => {
   const kinyu = await startChild(
-    ['bin/kinyu.js', 'start'],
+    [...nodeSettings, 'bin/kinyu.js', 'start'],
     {
       DATABASE_URL: databaseUrl,
       KINYU_DATA_DIR: dataDir,
@@ -154,7 +156,11 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
     },
     /Kinyu is running at (http:\/\/\S+?) /,
   );
-  const bare = await startChild(['--import', 'tsx', 'bench/e2e/bare-fastify.ts', '0'], {}, /listening (\S+)/);
+  const bare = await startChild(
+    [...nodeSettings, '--import', 'tsx', 'bench/e2e/bare-fastify.ts', '0'],
+    {},
+    /listening (\S+)/,
+  );
   try {
     const { token } = await json<{ token: string }>(`${kinyu.url}/api/auth/login`, {
       method: 'POST',
