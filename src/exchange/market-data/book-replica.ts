@@ -6,7 +6,7 @@ import {
   matchingLimits,
   type OrderType,
   type PriceLevelView,
-  type RestingTimeInForce,
+  type RestingOrder,
   type Side,
   type TimeInForce,
   type TopOfBook,
@@ -23,15 +23,7 @@ import {
  * One resting order as the replica knows it. Events carry no post-only or STP flag, so the replica
  * holds the engine's RestingOrder without those two fields.
  */
-export interface ReplicaOrder {
-  orderId: number;
-  account: string;
-  side: Side;
-  priceTicks: number;
-  /** Open (unfilled) quantity. */
-  quantityLots: number;
-  timeInForce: RestingTimeInForce;
-}
+export type ReplicaOrder = Omit<RestingOrder, 'postOnly' | 'stp'>;
 
 /** L3 as the replica shows it: best price first, FIFO within a price. */
 export interface ReplicaOrders {
