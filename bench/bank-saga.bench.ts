@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { migrationSources } from '../src/app/migrations.ts';
 import { onboardingConcurrencyMax } from '../src/banking/onboarding/consumer.ts';
 import type { Pool } from '../src/platform/sql/pool.ts';
-import { json, repoRoot, startChild, withScratchDatabase } from './support.ts';
+import { benchAdmin, json, repoRoot, startKinyu, withScratchDatabase } from './support.ts';
 
 const seconds = Number(process.env.SAGA_SECONDS ?? 5);
 const warmUpSeconds = 2;
@@ -43,7 +43,6 @@ const currency = 'JPY';
 const onboardingTimeoutMs = 60_000;
 const drainTimeoutMs = 90_000;
 const pollIntervalMs = 50;
-const admin = { loginId: 'bench-admin', password: 'Bench-passw0rd-saga!' };
 const customerPassword = 'Bench-Customer-passw0rd-1';
 const runId = randomUUID().slice(0, 8);
 
@@ -305,23 +304,14 @@ await withScratchDatabase(
   2,
   migrationSources,
   async (pool, databaseUrl) => {
-    const kinyu = await startChild(
-      ['bin/kinyu.js', 'start'],
-      {
-        DATABASE_URL: databaseUrl,
-        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-        KINYU_DATA_DIR: dataDir,
-        KINYU_PORT: '0',
-        KINYU_ADMIN_LOGIN: admin.loginId,
-        KINYU_ADMIN_PASSWORD: admin.password,
-        KINYU_DEMO: '0',
-        KINYU_LOG_LEVEL: 'warn',
-        KINYU_RATE_LIMIT_MAX: '10000000',
-        KINYU_RATE_LIMIT_LOGIN_MAX: '10000000',
-        KINYU_RATE_LIMIT_APPLY_MAX: '10000000',
-      },
-      /Kinyu is running at (http:\/\/\S+?) /,
-    );
+    const kinyu = await startKinyu({
+      DATABASE_URL: databaseUrl,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      KINYU_DATA_DIR: dataDir,
+      KINYU_RATE_LIMIT_MAX: '10000000',
+      KINYU_RATE_LIMIT_LOGIN_MAX: '10000000',
+      KINYU_RATE_LIMIT_APPLY_MAX: '10000000',
+    });
     try {
       const base = kinyu.url;
       const cpus = os.cpus();
@@ -333,7 +323,7 @@ await withScratchDatabase(
       );
       const { token } = await json<{ token: string }>(`${base}/api/auth/login`, {
         method: 'POST',
-        body: JSON.stringify(admin),
+        body: JSON.stringify(benchAdmin),
       });
       const adminAuth = { authorization: `Bearer ${token}` };
 

@@ -18,15 +18,20 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { migrationSources } from '../src/app/migrations.ts';
-import { json, repoRoot, startChild, withScratchDatabase } from './support.ts';
+import {
+  benchAdmin,
+  json,
+  nodeSettings,
+  repoRoot,
+  startChild,
+  startKinyu,
+  withScratchDatabase,
+} from './support.ts';
 
 const seconds = Number(process.env.E2E_SECONDS ?? 15);
 const connections = Number(process.env.E2E_CONNECTIONS ?? 50);
 const wsClients = Number(process.env.E2E_WS_CLIENTS ?? 8);
 const wsWindow = Number(process.env.E2E_WS_WINDOW ?? 32);
-const admin = { loginId: 'bench-admin', password: 'Bench-passw0rd-e2e!' };
-/** The Node flags `npm start` uses (package.json), given to both servers alike. */
-const nodeSettings = ['--max-semi-space-size=64'];
 const symbol = 'AMZN';
 
 function orderBodies(price: string): string[] {
@@ -140,22 +145,13 @@ mkdirSync(tmpRoot, { recursive: true });
 const dataDir = mkdtempSync(path.join(tmpRoot, 'bench-e2e-'));
 
 await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, databaseUrl) => {
-  const kinyu = await startChild(
-    [...nodeSettings, 'bin/kinyu.js', 'start'],
-    {
-      DATABASE_URL: databaseUrl,
-      KINYU_DATA_DIR: dataDir,
-      KINYU_PORT: '0',
-      KINYU_ADMIN_LOGIN: admin.loginId,
-      KINYU_ADMIN_PASSWORD: admin.password,
-      KINYU_DEMO: '0',
-      KINYU_LOG_LEVEL: 'warn',
-      KINYU_RATE_LIMIT_MAX: '10000000',
-      KINYU_EXCHANGE_ORDER_RATE_MAX: '10000000',
-      KINYU_EXCHANGE_DURABILITY: process.env.KINYU_EXCHANGE_DURABILITY ?? 'batch',
-    },
-    /Kinyu is running at (http:\/\/\S+?) /,
-  );
+  const kinyu = await startKinyu({
+    DATABASE_URL: databaseUrl,
+    KINYU_DATA_DIR: dataDir,
+    KINYU_RATE_LIMIT_MAX: '10000000',
+    KINYU_EXCHANGE_ORDER_RATE_MAX: '10000000',
+    KINYU_EXCHANGE_DURABILITY: process.env.KINYU_EXCHANGE_DURABILITY ?? 'batch',
+  });
   const bare = await startChild(
     [...nodeSettings, '--import', 'tsx', 'bench/e2e/bare-fastify.ts', '0'],
     {},
@@ -165,7 +161,7 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
     const { token } = await json<{ token: string }>(`${kinyu.url}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(admin),
+      body: JSON.stringify(benchAdmin),
     });
     const { apiKey } = await json<{ apiKey: string }>(`${kinyu.url}/admin/api-keys`, {
       method: 'POST',

@@ -40,6 +40,32 @@ async function adminQuery(sql: string): Promise<void> {
 
 export const repoRoot = path.resolve(import.meta.dirname, '..');
 
+/** The Node flags `npm start` uses (package.json); benches start every server with them. */
+export const nodeSettings = ['--max-semi-space-size=64'];
+
+/** The bench's administrator, created on the server's first start. */
+export const benchAdmin = { loginId: 'bench-admin', password: 'Bench-passw0rd-e2e!' };
+
+/**
+ * `kinyu start` as `npm start` runs it, on a free port, quiet (warn), without demo customers, with
+ * `benchAdmin` as its first administrator; `env` adds to or overrides that (DATABASE_URL,
+ * KINYU_DATA_DIR, raised rate limits…).
+ */
+export function startKinyu(env: Record<string, string>): Promise<Child> {
+  return startChild(
+    [...nodeSettings, 'bin/kinyu.js', 'start'],
+    {
+      KINYU_PORT: '0',
+      KINYU_ADMIN_LOGIN: benchAdmin.loginId,
+      KINYU_ADMIN_PASSWORD: benchAdmin.password,
+      KINYU_DEMO: '0',
+      KINYU_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    /Kinyu is running at (http:\/\/\S+?) /,
+  );
+}
+
 /** A server a bench started as a child process. */
 export interface Child {
   process: ChildProcess;
