@@ -2,15 +2,21 @@
  * End-to-end exchange bench over loopback (issue 3, benchmark 4):
  *   1. POST /v1/order through the whole system (auth, validation, sequencer, journal with
  *      group-commit fsync, matching, response) with autocannon, as a ratio to a bare Fastify route
- *      with the same body and response measured in the same run;
+ *      with the same requests and response shape measured in the same run;
  *   2. WebSocket order entry: orders/s and p50/p99 from send to reply.
  * Both servers run as child processes with the Node flags `npm start` uses, so autocannon and the
- * servers share the machine the same way. Each row also shows the server's CPU per request (all its threads, from /proc), which other
- * load on a shared machine disturbs less than requests per second. The orders alternate buy and sell at the reference price, so every pair trades and the book
- * stays small: this measures the order path, not a growing book.
+ * servers share the machine the same way. The two servers are measured in alternating rounds
+ * (E2E_ROUNDS), so a change in the shared machine's speed during the run falls on both. Each row
+ * also shows the server's CPU per request (all its threads, from /proc), which other load on a
+ * shared machine disturbs less than requests per second.
+ *
+ * Workload: two members at the reference price, one buying and one selling (each with its own API
+ * key), so every buy meets a sell and the book stays small; the run ends by printing what rests,
+ * which shows it. (One member on both sides would not trade: self-trade prevention, cancel_newest by
+ * default, cancels its sells.) The bare route gets the same requests, headers included.
  *
  *   npm run bench:exchange:e2e            (DATABASE_URL: a PostgreSQL to create a scratch database on)
- *   E2E_SECONDS=15 E2E_CONNECTIONS=50 npm run bench:exchange:e2e
+ *   E2E_SECONDS=15 E2E_ROUNDS=3 E2E_CONNECTIONS=50 npm run bench:exchange:e2e
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -29,15 +35,23 @@ import {
 } from './support.ts';
 
 const seconds = Number(process.env.E2E_SECONDS ?? 15);
+const rounds = Number(process.env.E2E_ROUNDS ?? 3);
 const connections = Number(process.env.E2E_CONNECTIONS ?? 50);
 const wsClients = Number(process.env.E2E_WS_CLIENTS ?? 8);
 const wsWindow = Number(process.env.E2E_WS_WINDOW ?? 32);
 const symbol = 'AMZN';
 
-function orderBodies(price: string): string[] {
-  return ['buy', 'sell'].map((side) =>
-    JSON.stringify({ symbol, side, orderType: 'limit', price, quantity: 1, timeInForce: 'GTC' }),
-  );
+type Side = 'buy' | 'sell';
+const sides: Side[] = ['buy', 'sell'];
+
+/** One request per side, each with the API key of the member on that side. */
+function orderRequests(price: string, apiKeys: Record<Side, string>) {
+  return sides.map((side) => ({
+    method: 'POST' as const,
+    path: '/v1/order',
+    headers: { 'content-type': 'application/json', 'x-api-key': apiKeys[side] },
+    body: JSON.stringify({ symbol, side, orderType: 'limit', price, quantity: 1, timeInForce: 'GTC' }),
+  }));
 }
 
 /** CPU seconds a process has used (all its threads), from /proc; null where there is no /proc. */
@@ -50,31 +64,14 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-async function cannon(
-  url: string,
-  headers: Record<string, string>,
-  bodies: string[],
-  duration: number,
-  serverPid?: number,
-) {
+type Requests = ReturnType<typeof orderRequests>;
+
+async function cannon(url: string, requests: Requests, duration: number, serverPid?: number) {
   const cpuBefore = cpuSeconds(serverPid);
-  const result = await autocannon({
-    url,
-    connections,
-    duration,
-    requests: bodies.map((body) => ({
-      method: 'POST' as const,
-      path: '/v1/order',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-    })),
-  });
+  const result = await autocannon({ url, connections, duration, requests });
   const cpuAfter = cpuSeconds(serverPid);
   return {
-    /** Server CPU (all threads) per request: a figure that other load on the machine disturbs less. */
-    cpuMicrosPerRequest:
-      cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
-    requestsPerSecond: result.requests.average,
+    cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
@@ -83,20 +80,40 @@ async function cannon(
   };
 }
 
-async function wsOrderEntry(base: string, apiKey: string, price: string, duration: number) {
+type Round = Awaited<ReturnType<typeof cannon>>;
+
+/** The rounds of one server together: requests/s over all, the worst p50 and p99, CPU per request. */
+function summary(results: Round[], secondsEach: number) {
+  const total = results.reduce((sum, r) => sum + r.total, 0);
+  const cpu = results.every((r) => r.cpuSeconds !== null)
+    ? results.reduce((sum, r) => sum + r.cpuSeconds!, 0)
+    : null;
+  return {
+    requestsPerSecond: total / (secondsEach * results.length),
+    p50: Math.max(...results.map((r) => r.p50)),
+    p99: Math.max(...results.map((r) => r.p99)),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    /** Server CPU (all threads) per request: a figure that other load on the machine disturbs less. */
+    cpuMicrosPerRequest: cpu === null ? null : (cpu * 1e6) / total,
+  };
+}
+
+/** Even clients buy as one member, odd clients sell as the other, so the orders trade. */
+async function wsOrderEntry(base: string, apiKeys: Record<Side, string>, price: string, duration: number) {
   const latencies: number[] = [];
   let errors = 0;
   const errorCodes = new Map<string, number>();
   const deadline = performance.now() + duration * 1000;
   const runClient = (client: number) =>
     new Promise<void>((resolve, reject) => {
+      const side = sides[client % 2]!;
       const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/ws`, {
-        headers: { 'x-api-key': apiKey },
+        headers: { 'x-api-key': apiKeys[side] },
       });
       const sentAt: number[] = [];
       let sent = 0;
       const send = () => {
-        const side = (client + sent) % 2 === 0 ? 'buy' : 'sell';
         sent++;
         sentAt.push(performance.now());
         socket.send(
@@ -163,18 +180,25 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(benchAdmin),
     });
-    const { apiKey } = await json<{ apiKey: string }>(`${kinyu.url}/admin/api-keys`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ name: 'bench', role: 'member', member: 'BENCH' }),
-    });
+    const issueKey = async (member: string) =>
+      (
+        await json<{ apiKey: string }>(`${kinyu.url}/admin/api-keys`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: member, role: 'member', member }),
+        })
+      ).apiKey;
+    const apiKeys: Record<Side, string> = {
+      buy: await issueKey('BENCH-BUY'),
+      sell: await issueKey('BENCH-SELL'),
+    };
     const { instruments } = await json<{ instruments: Array<{ symbol: string; referencePrice: string }> }>(
       `${kinyu.url}/v1/instruments`,
       { method: 'GET' },
     );
     const price = instruments.find((instrument) => instrument.symbol === symbol)!.referencePrice;
-    const bodies = orderBodies(price);
-    const memberHeaders = { 'x-api-key': apiKey };
+    const requests = orderRequests(price, apiKeys);
+    const secondsEach = seconds / rounds;
 
     console.log(
       `machine: ${cpus().length} cores, Node ${process.version}, load ${loadavg()
@@ -182,24 +206,38 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
         .join(' ')}`,
     );
     console.log(
-      `autocannon: ${connections} connections, ${seconds} s each (after 3 s warm-up), orders alternate buy/sell at ${price}`,
+      `autocannon: ${connections} connections, ${seconds} s per server in ${rounds} alternating rounds (after 3 s warm-up); one member buys and another sells, at ${price}`,
     );
-    await cannon(kinyu.url, memberHeaders, bodies, 3);
-    await cannon(bare.url, {}, bodies, 3);
-    const ours = await cannon(kinyu.url, memberHeaders, bodies, seconds, kinyu.process.pid);
-    const peer = await cannon(bare.url, {}, bodies, seconds, bare.process.pid);
+    await cannon(kinyu.url, requests, 3);
+    await cannon(bare.url, requests, 3);
+    const ourRounds: Round[] = [];
+    const peerRounds: Round[] = [];
+    for (let round = 0; round < rounds; round++) {
+      ourRounds.push(await cannon(kinyu.url, requests, secondsEach, kinyu.process.pid));
+      peerRounds.push(await cannon(bare.url, requests, secondsEach, bare.process.pid));
+    }
+    const ours = summary(ourRounds, secondsEach);
+    const peer = summary(peerRounds, secondsEach);
     const row = (name: string, r: typeof ours) =>
       `${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}   server CPU ${r.cpuMicrosPerRequest === null ? 'n/a' : `${r.cpuMicrosPerRequest.toFixed(0)} µs/req`}`;
     console.log(row('POST /v1/order (Kinyu)', ours));
     console.log(row('bare Fastify route', peer));
+    const roundRatios = ourRounds.map((r, i) => (r.total / peerRounds[i]!.total).toFixed(2)).join(', ');
     console.log(
-      `ratio Kinyu / bare Fastify: ${(ours.requestsPerSecond / peer.requestsPerSecond).toFixed(2)} (target ≥ 0.7)`,
+      `ratio Kinyu / bare Fastify: ${(ours.requestsPerSecond / peer.requestsPerSecond).toFixed(2)} (target ≥ 0.7; rounds ${roundRatios})`,
     );
 
-    const ws = await wsOrderEntry(kinyu.url, apiKey, price, seconds);
+    const ws = await wsOrderEntry(kinyu.url, apiKeys, price, seconds);
     console.log(
       `WebSocket order entry (${wsClients} clients × ${wsWindow} in flight): ${ws.ordersPerSecond.toFixed(0)} orders/s   p50 ${ws.p50.toFixed(2)} ms   p99 ${ws.p99.toFixed(2)} ms   errors ${ws.errors}`,
     );
+    const book = await json<{ bids: Array<{ quantity: number }>; asks: Array<{ quantity: number }> }>(
+      `${kinyu.url}/v1/marketdata/orderBook/L2?symbol=${symbol}`,
+      { method: 'GET', headers: { 'x-api-key': apiKeys.buy } },
+    );
+    const resting = (levels: Array<{ quantity: number }>) =>
+      levels.reduce((sum, l) => sum + Number(l.quantity), 0);
+    console.log(`resting after the run: ${resting(book.bids)} bought, ${resting(book.asks)} offered (lots)`);
     console.log(
       `load after: ${loadavg()
         .map((l) => l.toFixed(2))
