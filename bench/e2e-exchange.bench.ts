@@ -10,8 +10,8 @@
  * also shows the server's CPU per request (all its threads, from /proc), which other load on a
  * shared machine disturbs less than requests per second.
  *
- * Workload: two members at the reference price, one buying and one selling (each with its own API
- * key), so every buy meets a sell and the book stays small; the run ends by printing what rests,
+ * Workload: two members at the reference price, one buying and one selling, each with its own API
+ * key on its own half of the connections, so every buy meets a sell and the book stays small; the run ends by printing what rests,
  * which shows it. (One member on both sides would not trade: self-trade prevention, cancel_newest by
  * default, cancels its sells.) The bare route gets the same requests, headers included.
  *
@@ -44,7 +44,7 @@ const symbol = 'AMZN';
 type Side = 'buy' | 'sell';
 const sides: Side[] = ['buy', 'sell'];
 
-/** One request per side, each with the API key of the member on that side. */
+/** Each side's order request, with the API key of the member on that side. */
 function orderRequests(price: string, apiKeys: Record<Side, string>) {
   return sides.map((side) => ({
     method: 'POST' as const,
@@ -66,17 +66,22 @@ function cpuSeconds(pid: number | undefined): number | null {
 
 type Requests = ReturnType<typeof orderRequests>;
 
+/** Each member on its own half of the connections, at once, as two clients would. */
 async function cannon(url: string, requests: Requests, duration: number, serverPid?: number) {
   const cpuBefore = cpuSeconds(serverPid);
-  const result = await autocannon({ url, connections, duration, requests });
+  const results = await Promise.all(
+    requests.map((request) =>
+      autocannon({ url, connections: Math.ceil(connections / 2), duration, requests: [request] }),
+    ),
+  );
   const cpuAfter = cpuSeconds(serverPid);
   return {
     cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    total: result.requests.total,
+    p50: Math.max(...results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    total: results.reduce((sum, r) => sum + r.requests.total, 0),
   };
 }
 
