@@ -49,8 +49,7 @@ export function tradeId(seq: number, n: number): string {
 
 /**
  * The rows of one record, given the states the OrderTracker returned for it (which include both
- * orders of every trade). Pure: the same record always gives the same rows, so a batch written twice
- * changes nothing.
+ * orders of every trade). Pure: the same record always gives the same rows.
  */
 export function projectRecord(
   record: JournalRecord,

@@ -1,4 +1,5 @@
 import { type ArrayElement, pgArrayLiteral } from '../../platform/sql/array-literal.ts';
+import { copyIn, copyText } from '../../platform/sql/copy-in.ts';
 import type { Pool, PoolClient, Queryable } from '../../platform/sql/pool.ts';
 import type { OrderState, OrderStatus } from '../orders/order-state.ts';
 import { projectorLimits } from './limits.ts';
@@ -144,7 +145,8 @@ async function readOpenOrders(client: PoolClient): Promise<OrderState[]> {
  * Writes the rows of `records` (consecutive, starting right after `fromSeq`) and moves the
  * checkpoint to the last one, in one transaction. The checkpoint row is locked and must still be at
  * `fromSeq`, else CheckpointMovedError (a second projector wrote meanwhile) and nothing is written.
- * Rows are keyed by primary key, so writing the same records again changes nothing.
+ * Orders are upserted (never moved back in time); trades and executions are appended with COPY, so
+ * a trade already in the tables fails the batch (unique violation) rather than being written twice.
  */
 export async function writeBatch(
   pool: Pool,
@@ -241,60 +243,76 @@ async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): 
   );
 }
 
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
 async function insertTrades(client: PoolClient, trades: readonly TradeRow[]): Promise<void> {
   if (trades.length === 0) return;
-  const column = (pick: (trade: TradeRow) => ArrayElement) => pgArrayLiteral(trades.map(pick));
-  await client.query(
-    `INSERT INTO exchange_trades (trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id,
-                                  taker_order_id, maker_side, time)
-     SELECT trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id, taker_order_id, maker_side,
-            ${epochMs('time_ms')}
-       FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-                   $7::bigint[], $8::text[], $9::bigint[])
-         AS t(trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id, taker_order_id, maker_side,
-              time_ms)
-     ON CONFLICT (trade_id) DO NOTHING`,
+  await copyIn(
+    client,
+    'exchange_trades',
     [
-      column((t) => t.tradeId),
-      column((t) => t.seq),
-      column((t) => t.symbol),
-      column((t) => t.priceTicks),
-      column((t) => t.quantityLots),
-      column((t) => t.makerOrderId),
-      column((t) => t.takerOrderId),
-      column((t) => t.makerSide),
-      column((t) => t.time),
+      'trade_id',
+      'seq',
+      'symbol',
+      'price_ticks',
+      'quantity_lots',
+      'maker_order_id',
+      'taker_order_id',
+      'maker_side',
+      'time',
     ],
+    copyText(
+      trades.map((t) => [
+        t.tradeId,
+        t.seq,
+        t.symbol,
+        t.priceTicks,
+        t.quantityLots,
+        t.makerOrderId,
+        t.takerOrderId,
+        t.makerSide,
+        isoTime(t.time),
+      ]),
+    ),
   );
 }
 
 async function insertExecutions(client: PoolClient, executions: readonly ExecutionRow[]): Promise<void> {
   if (executions.length === 0) return;
-  const column = (pick: (execution: ExecutionRow) => ArrayElement) => pgArrayLiteral(executions.map(pick));
-  await client.query(
-    `INSERT INTO exchange_executions (id, trade_id, order_id, member, account, symbol, side, price_ticks,
-                                      quantity_lots, order_type, liquidity, seq, time)
-     SELECT id, trade_id, order_id, member, account, symbol, side, price_ticks, quantity_lots, order_type,
-            liquidity, seq, ${epochMs('time_ms')}
-       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                   $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
-         AS t(id, trade_id, order_id, member, account, symbol, side, price_ticks, quantity_lots, order_type,
-              liquidity, seq, time_ms)
-     ON CONFLICT (id) DO NOTHING`,
+  await copyIn(
+    client,
+    'exchange_executions',
     [
-      column((e) => e.id),
-      column((e) => e.tradeId),
-      column((e) => e.orderId),
-      column((e) => e.member),
-      column((e) => e.account),
-      column((e) => e.symbol),
-      column((e) => e.side),
-      column((e) => e.priceTicks),
-      column((e) => e.quantityLots),
-      column((e) => e.orderType),
-      column((e) => e.liquidity),
-      column((e) => e.seq),
-      column((e) => e.time),
+      'id',
+      'trade_id',
+      'order_id',
+      'member',
+      'account',
+      'symbol',
+      'side',
+      'price_ticks',
+      'quantity_lots',
+      'order_type',
+      'liquidity',
+      'seq',
+      'time',
     ],
+    copyText(
+      executions.map((e) => [
+        e.id,
+        e.tradeId,
+        e.orderId,
+        e.member,
+        e.account,
+        e.symbol,
+        e.side,
+        e.priceTicks,
+        e.quantityLots,
+        e.orderType,
+        e.liquidity,
+        e.seq,
+        isoTime(e.time),
+      ]),
+    ),
   );
 }
