@@ -130,6 +130,14 @@ export class CandleSet {
   /** Folds trades into every resolution; returns per resolution the candles they changed. */
   add(trades: readonly CandleTrade[]): Map<CandleResolution, Candle[]> {
     const changed = new Map<CandleResolution, Candle[]>();
+    if (trades.length === 1) {
+      // The usual case (one trade per command): no per-resolution map.
+      for (const resolution of candleResolutionNames) {
+        const { candle } = this.series[resolution].add(trades[0]!);
+        if (candle) changed.set(resolution, [candle]);
+      }
+      return changed;
+    }
     for (const resolution of candleResolutionNames) {
       const byStart = new Map<number, Candle>();
       for (const trade of trades) {

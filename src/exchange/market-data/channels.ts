@@ -36,10 +36,18 @@ function withSymbol(channel: Channel): Channel | { problem: string } {
   return channel.symbol.length === 0 ? { problem: 'names no symbol' } : channel;
 }
 
+export function channelName(kind: (typeof plainKinds)[number], symbol: string): string {
+  return `${kind}.${symbol}`;
+}
+
+export function candleChannelName(resolution: CandleResolution, symbol: string): string {
+  return `candles.${resolution}.${symbol}`;
+}
+
 /** Every channel name of one symbol. */
 export function channelNames(symbol: string): string[] {
   return [
-    ...plainKinds.map((kind) => `${kind}.${symbol}`),
-    ...candleResolutionNames.map((resolution) => `candles.${resolution}.${symbol}`),
+    ...plainKinds.map((kind) => channelName(kind, symbol)),
+    ...candleResolutionNames.map((resolution) => candleChannelName(resolution, symbol)),
   ];
 }

@@ -3,8 +3,8 @@ import { fail } from '../matching/assert.ts';
 import type { BookOrders } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
 import { type BookChanges, MarketDataBook } from './book-replica.ts';
-import { CandleSet } from './candles.ts';
-import { type Channel, channelNames } from './channels.ts';
+import { type CandleResolution, CandleSet, candleResolutionNames } from './candles.ts';
+import { type Channel, candleChannelName, channelName, channelNames } from './channels.ts';
 import { marketDataLimits, webSocketLimits } from './limits.ts';
 import { TradeTape, tapeTrades } from './trade-tape.ts';
 import { type MarketInstrument, Units } from './views.ts';
@@ -56,6 +56,14 @@ export const slowConsumerClose = { code: 1013, reason: 'slow consumer: send buff
 export class SymbolMarket {
   readonly tape: TradeTape;
   readonly candles: CandleSet;
+  /** This symbol's channel names, built once (every trade publishes on up to nine of them). */
+  readonly names: {
+    l2: string;
+    l3: string;
+    bbo: string;
+    trades: string;
+    candles: Record<CandleResolution, string>;
+  };
   /** Per channel name: seq of the last message published on it (the seed seq before any). */
   readonly #channelSeqs = new Map<string, number>();
 
@@ -68,6 +76,15 @@ export class SymbolMarket {
   ) {
     this.tape = new TradeTape(tradeTapeTradesMax);
     this.candles = new CandleSet(candlesPerSeriesMax, startedAtMs);
+    this.names = {
+      l2: channelName('book.L2', symbol),
+      l3: channelName('book.L3', symbol),
+      bbo: channelName('bbo', symbol),
+      trades: channelName('trades', symbol),
+      candles: Object.fromEntries(
+        candleResolutionNames.map((resolution) => [resolution, candleChannelName(resolution, symbol)]),
+      ) as Record<CandleResolution, string>,
+    };
     for (const name of channelNames(symbol)) this.#channelSeqs.set(name, book.lastSeq);
   }
 
@@ -160,20 +177,16 @@ export class MarketDataHub {
     this.#lastSeq = result.seq;
     const market = this.#markets.get(result.symbol) ?? this.#seed(result.symbol);
     const changes = market.book.apply(result.seq, result.events);
-    const trades = tapeTrades(result.seq, result.meta?.time ?? Number.NaN, result.events);
-    if (trades.length > 0) {
-      if (result.meta === undefined) fail(`seq ${result.seq} traded without meta.time`);
-      market.tape.add(trades);
-    }
-    const candles = market.candles.add(trades);
     this.#publishBook(market, result.seq, changes);
-    if (trades.length > 0) {
-      this.#publish(market, `trades.${market.symbol}`, result.seq, (u) => ({
-        trades: trades.map((t) => u.trade(t)),
-      }));
-    }
-    for (const [resolution, changed] of candles) {
-      this.#publish(market, `candles.${resolution}.${market.symbol}`, result.seq, (u) => ({
+    const trades = tapeTrades(result.seq, result.meta?.time ?? Number.NaN, result.events);
+    if (trades.length === 0) return;
+    if (result.meta === undefined) fail(`seq ${result.seq} traded without meta.time`);
+    market.tape.add(trades);
+    this.#publish(market, market.names.trades, result.seq, (u) => ({
+      trades: trades.map((t) => u.trade(t)),
+    }));
+    for (const [resolution, changed] of market.candles.add(trades)) {
+      this.#publish(market, market.names.candles[resolution], result.seq, (u) => ({
         candles: changed.map((c) => u.candle(c)),
       }));
     }
@@ -237,19 +250,19 @@ export class MarketDataHub {
   }
 
   #publishBook(market: SymbolMarket, seq: number, changes: BookChanges): void {
-    const { symbol } = market;
+    const { names } = market;
     if (changes.l2.length > 0) {
-      this.#publish(market, `book.L2.${symbol}`, seq, (u) => ({
+      this.#publish(market, names.l2, seq, (u) => ({
         changes: changes.l2.map((d) => u.l2Change(d)),
       }));
     }
     if (changes.l3.length > 0) {
-      this.#publish(market, `book.L3.${symbol}`, seq, (u) => ({
+      this.#publish(market, names.l3, seq, (u) => ({
         changes: changes.l3.map((d) => u.l3Change(d)),
       }));
     }
     if (changes.l1Changed) {
-      this.#publish(market, `bbo.${symbol}`, seq, (u) => u.bbo(market.book.l1()));
+      this.#publish(market, names.bbo, seq, (u) => u.bbo(market.book.l1()));
     }
   }
 

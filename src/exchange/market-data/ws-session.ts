@@ -214,7 +214,7 @@ export class WsSession {
   }
 
   #withinRate(): boolean {
-    const nowMs = this.deps.clock.now().getTime();
+    const nowMs = this.deps.clock.nowMs();
     if (nowMs - this.#windowStartMs >= 1_000) {
       this.#windowStartMs = nowMs;
       this.#windowMessages = 0;
