@@ -99,7 +99,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
         },
       },
       metrics: context.metrics,
-      startedAtMs: clock.now().getTime(),
+      startedAtMs: clock.nowMs(),
     });
     live.subscribe(hub);
     const running = projector;
@@ -112,7 +112,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
     const memberLimit = new RateWindow({
       max: config.exchangeOrderRateMax,
       windowMs: config.rateLimitWindowMs,
-      now: () => clock.now().getTime(),
+      now: () => clock.nowMs(),
     });
     const routes: FastifyPluginAsync[] = [
       exchangeOrderRoutes({ service, memberLimit }),

@@ -141,7 +141,7 @@ export function cachedApiKeyPrincipal(
   apiKey: string,
   connection?: object,
 ): MemberPrincipal | undefined {
-  const now = context.clock.now().getTime();
+  const now = context.clock.nowMs();
   const known = connection === undefined ? undefined : context.verifiedConnections.get(connection);
   if (known !== undefined && known.apiKey === apiKey) {
     const entry = context.apiKeyCache.get(known.keyId);
@@ -165,7 +165,7 @@ export function cachedApiKeyPrincipal(
  * `apiKeyCacheMs` on the others (KINYU_API_KEY_CACHE_MS; 0 reads on every request).
  */
 async function activeApiKey(context: IdentityContext, keyId: string): Promise<ApiKeyCacheEntry | undefined> {
-  const now = context.clock.now().getTime();
+  const now = context.clock.nowMs();
   const cached = context.apiKeyCache.get(keyId);
   if (cached && now - cached.readAt < context.apiKeyCacheMs) return cached;
   const key = await findApiKey(context.pool, keyId);

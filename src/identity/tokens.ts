@@ -50,7 +50,7 @@ export function createTokenService({ secret, ttlSeconds, clock, ids }: TokenServ
   );
   return {
     async issue(subject) {
-      const issuedAtSeconds = Math.floor(clock.now().getTime() / 1000);
+      const issuedAtSeconds = Math.floor(clock.nowMs() / 1000);
       const expiresAtSeconds = issuedAtSeconds + ttlSeconds;
       const tokenId = ids();
       const token = await new SignJWT({

@@ -1,9 +1,11 @@
 /** The only way code reads time. Pure cores never hold one: time reaches them as data. */
 export interface Clock {
   now(): Date;
+  /** The same instant as epoch milliseconds, without allocating a Date (hot paths). */
+  nowMs(): number;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = { now: () => new Date(), nowMs: Date.now };
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -13,6 +15,9 @@ export class ManualClock implements Clock {
   }
   now(): Date {
     return new Date(this.#ms);
+  }
+  nowMs(): number {
+    return this.#ms;
   }
   advance(ms: number): void {
     this.#ms += ms;

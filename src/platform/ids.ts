@@ -28,7 +28,7 @@ export function uuidv7Generator(clock: Clock = systemClock): IdGenerator {
   let lastMs = -1;
   let counter = 0;
   return () => {
-    let ms = clock.now().getTime();
+    let ms = clock.nowMs();
     if (ms <= lastMs) {
       counter++;
       if (counter > 0xfff) {

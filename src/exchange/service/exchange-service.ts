@@ -198,7 +198,7 @@ export class ExchangeService {
       }
       this.pendingClientOrderIds.add(clientKey);
     }
-    const meta: CommandMeta = { time: this.clock.now().getTime(), member };
+    const meta: CommandMeta = { time: this.clock.nowMs(), member };
     if (input.clientOrderId !== undefined) meta.clientOrderId = input.clientOrderId;
     try {
       const { result, changed } = await this.sequence(input.symbol, entry.command, meta);
@@ -214,7 +214,7 @@ export class ExchangeService {
   async cancelOrder(member: string, orderId: string): Promise<OrderView> {
     assertMember(member);
     const order = await this.ownedOpenOrder(member, orderId);
-    const meta: CommandMeta = { time: this.clock.now().getTime(), member };
+    const meta: CommandMeta = { time: this.clock.nowMs(), member };
     const { result, changed } = await this.sequence(
       order.symbol,
       { type: 'cancel', orderId: order.orderId },
@@ -238,7 +238,7 @@ export class ExchangeService {
     if (!terms) fail(`open order ${order.orderId} is on unlisted symbol ${order.symbol}`);
     const entry = prepareReplace(terms, order, change);
     if (!entry.ok) throw entryError(entry.problem);
-    const meta: CommandMeta = { time: this.clock.now().getTime(), member };
+    const meta: CommandMeta = { time: this.clock.nowMs(), member };
     const { result, changed } = await this.sequence(order.symbol, entry.command, meta);
     const rejected = rejectionOf(result.events);
     if (rejected) throw commandRejected(rejected, 'replace');
@@ -357,7 +357,7 @@ export class ExchangeService {
   }
 
   private async expireDayOrders(symbols: readonly string[]): Promise<number> {
-    const meta: CommandMeta = { time: this.clock.now().getTime() };
+    const meta: CommandMeta = { time: this.clock.nowMs() };
     const withBooks = symbols.filter((symbol) => this.sequencer.book(symbol) !== undefined);
     const results = await Promise.all(
       withBooks.map((symbol) => this.sequence(symbol, { type: 'expire_day_orders' }, meta)),

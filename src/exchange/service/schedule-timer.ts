@@ -25,7 +25,7 @@ export class ScheduleTimer {
   /** Applies the schedule's current state (window schedules) and arms the timer. */
   async start(): Promise<void> {
     if (this.schedule.kind === 'window') {
-      const state = scheduledState(this.schedule, this.clock.now().getTime());
+      const state = scheduledState(this.schedule, this.clock.nowMs());
       await this.service.applyScheduleEvent(state === 'open' ? 'open' : 'close');
     }
     this.arm();
@@ -40,7 +40,7 @@ export class ScheduleTimer {
 
   private arm(): void {
     if (this.stopped) return;
-    const nowMs = this.clock.now().getTime();
+    const nowMs = this.clock.nowMs();
     const next = nextScheduleEvent(this.schedule, nowMs);
     const delayMs = Math.min(next.atMs - nowMs, exchangeServiceLimits.scheduleTimerDelayMsMax);
     this.timer = setTimeout(() => this.fire(next.atMs, next.kind), delayMs);
@@ -49,7 +49,7 @@ export class ScheduleTimer {
 
   private fire(atMs: number, kind: 'open' | 'close' | 'roll'): void {
     // A timer may fire early (long sleeps are capped, clocks drift): only act once the boundary passed.
-    if (this.clock.now().getTime() < atMs) {
+    if (this.clock.nowMs() < atMs) {
       this.arm();
       return;
     }

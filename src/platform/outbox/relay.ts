@@ -367,7 +367,7 @@ export class OutboxRelay {
   }
 
   async #pruneIfDue(leader: PoolClient): Promise<void> {
-    const nowMs = this.#clock.now().getTime();
+    const nowMs = this.#clock.nowMs();
     if (nowMs - this.#lastPruneMs < pruneIntervalMs) return;
     this.#lastPruneMs = nowMs;
     const result = await leader.query(

@@ -23,12 +23,11 @@ afterAll(() => db.drop());
 /** Every read moves time 5 ms on, so holds with 1-3 s timeouts expire during the run. */
 function tickingClock(start: string): Clock {
   let ms = new Date(start).getTime();
-  return {
-    now: () => {
-      ms += 5;
-      return new Date(ms);
-    },
+  const nowMs = () => {
+    ms += 5;
+    return ms;
   };
+  return { nowMs, now: () => new Date(nowMs()) };
 }
 
 describe('ledger under concurrent writers', () => {
