@@ -80,15 +80,19 @@ export function identityAuthPlugin(options: AuthPluginOptions): FastifyPluginAsy
  * credential as none, so a stale token never stops anyone from using a public route such as login.
  */
 function authHook(service: Authenticator, access: Action | null): onRequestHookHandler {
+  // A frozen principal (a cached API key's: the same object until its cache entry is refreshed)
+  // cannot change, so once allowed here it skips the access table on later requests.
+  const allowed = new WeakSet<Principal>();
   const admit = (request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction) => {
     request.principal = principal;
-    if (access !== null) {
+    if (access !== null && !allowed.has(principal)) {
       try {
         assertAuthorized(principal, access);
       } catch (error) {
         done(error as Error);
         return;
       }
+      if (Object.isFrozen(principal)) allowed.add(principal);
     }
     done();
   };
