@@ -170,16 +170,12 @@ export class FastOrderBook implements OrderBook {
   }
 
   snapshot(): BookSnapshot {
-    const retiredOrderIds: number[] = [];
-    this.index.forEach((orderId, slot) => {
-      if (!this.rests(orderId, slot)) retiredOrderIds.push(orderId);
-    });
     return {
       version: 1,
       lastSeq: this.seqValue,
       bids: this.ordersOf(buy, Number.POSITIVE_INFINITY),
       asks: this.ordersOf(sell, Number.POSITIVE_INFINITY),
-      retiredOrderIds: Array.from(Float64Array.from(retiredOrderIds).sort()),
+      retiredOrderIds: this.index.keysAscending((orderId, slot) => !this.rests(orderId, slot)),
     };
   }
 

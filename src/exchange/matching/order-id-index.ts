@@ -80,6 +80,37 @@ export class OrderIdIndex {
     this.entries[i * 2 + 1] = value;
   }
 
+  /**
+   * The keys whose entries pass `keep`, ascending. The window is read in key order and only the
+   * hashed keys are sorted, so with dense ids (the sequencer's) this is one pass and no sort: the
+   * book's snapshot lists every retired id of the session this way.
+   */
+  keysAscending(keep: (key: number, value: number) => boolean): number[] {
+    const windowKeys: number[] = [];
+    for (let offset = 0; offset < this.window.length; offset++) {
+      const value = this.window[offset]!;
+      if (value !== missing && keep(this.base + offset, value)) windowKeys.push(this.base + offset);
+    }
+    const hashed: number[] = [];
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 2) {
+      if (entries[i] !== emptyKey && keep(entries[i]!, entries[i + 1]!)) hashed.push(entries[i]!);
+    }
+    if (hashed.length === 0) return windowKeys;
+    const hashedKeys = Float64Array.from(hashed).sort();
+    const keys: number[] = [];
+    let w = 0;
+    let h = 0;
+    while (w < windowKeys.length || h < hashedKeys.length) {
+      if (h === hashedKeys.length || (w < windowKeys.length && windowKeys[w]! < hashedKeys[h]!)) {
+        keys.push(windowKeys[w++]!);
+      } else {
+        keys.push(hashedKeys[h++]!);
+      }
+    }
+    return keys;
+  }
+
   /** Calls `visit` for every entry. */
   forEach(visit: (key: number, value: number) => void): void {
     for (let offset = 0; offset < this.window.length; offset++) {

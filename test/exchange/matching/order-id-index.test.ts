@@ -23,6 +23,14 @@ function agreesWithMap(ops: { key: number; value: number }[]): void {
     seen.push([key, value]);
   });
   expect(seen.sort((a, b) => a[0] - b[0])).toEqual(kept.sort((a, b) => a[0] - b[0]));
+  // keysAscending: the kept keys passing a filter, ascending, across the window and the hash table.
+  const odd = (value: number) => value % 2 === 1;
+  expect(index.keysAscending((_key, value) => odd(value))).toEqual(
+    kept
+      .filter(([, value]) => odd(value))
+      .map(([key]) => key)
+      .sort((a, b) => a - b),
+  );
 }
 
 describe('OrderIdIndex', () => {
