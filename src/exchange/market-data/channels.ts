@@ -36,10 +36,12 @@ function withSymbol(channel: Channel): Channel | { problem: string } {
   return channel.symbol.length === 0 ? { problem: 'names no symbol' } : channel;
 }
 
+/** `book.L2.<symbol>`, `book.L3.<symbol>`, `bbo.<symbol>` or `trades.<symbol>`. */
 export function channelName(kind: (typeof plainKinds)[number], symbol: string): string {
   return `${kind}.${symbol}`;
 }
 
+/** `candles.<resolution>.<symbol>`. */
 export function candleChannelName(resolution: CandleResolution, symbol: string): string {
   return `candles.${resolution}.${symbol}`;
 }
