@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fsyncSync, openSync, write } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BookCommand } from '../matching/index.ts';
@@ -280,17 +280,11 @@ export class JournalWriter {
       this.inFlight.push(entry);
       const position = this.writtenOffset;
       this.writtenOffset += batch.bytes;
-      this.writeDurably(batch, position).then(
-        () => {
-          entry.ended = true;
-          this.settle();
-        },
-        (error: unknown) => {
-          entry.ended = true;
-          this.fail(error as Error);
-          this.settle();
-        },
-      );
+      this.writeDurably(batch.out.bytes, 0, batch.bytes, position, (error) => {
+        entry.ended = true;
+        if (error) this.fail(error);
+        this.settle();
+      });
     }
   }
 
@@ -310,16 +304,36 @@ export class JournalWriter {
     this.wakeIdleWaiters();
   }
 
-  private async writeDurably(batch: Batch, position: number): Promise<void> {
-    await this.writeFully(batch.out.bytes, batch.bytes, position);
-    if (this.durability !== 'none' && !this.writesAreDurable) await this.handle.datasync();
+  /**
+   * Writes `buffer[from, bytes)` at `position + from` (again from where a short write stopped),
+   * then fdatasyncs unless the file is O_DSYNC or durability is none; `done` gets the first error.
+   * Callback style on the handle's descriptor: one libuv request per write and no promise chain
+   * (FileHandle.write's promise machinery cost several µs per batch on the order-entry path).
+   */
+  private writeDurably(
+    buffer: Buffer,
+    from: number,
+    bytes: number,
+    position: number,
+    done: (error: Error | null) => void,
+  ): void {
+    this.onDescriptor(done, (fd) =>
+      write(fd, buffer, from, bytes - from, position + from, (error, written) => {
+        if (error) done(error);
+        else if (from + written < bytes) this.writeDurably(buffer, from + written, bytes, position, done);
+        else if (this.durability !== 'none' && !this.writesAreDurable) {
+          this.onDescriptor(done, (again) => fdatasync(again, done));
+        } else done(null);
+      }),
+    );
   }
 
-  private async writeFully(buffer: Buffer, bytes: number, position: number): Promise<void> {
-    let done = 0;
-    while (done < bytes) {
-      const { bytesWritten } = await this.handle.write(buffer, done, bytes - done, position + done);
-      done += bytesWritten;
+  /** Runs `start` with the file's descriptor; a closed handle (fd -1) throws, reported as a failure. */
+  private onDescriptor(done: (error: Error | null) => void, start: (fd: number) => void): void {
+    try {
+      start(this.handle.fd);
+    } catch (error) {
+      queueMicrotask(() => done(error as Error));
     }
   }
 
