@@ -1,11 +1,12 @@
 import { assert, fail } from './assert.ts';
 import { assertNextSeq, canRest, checkNewOrder, checkReplace, isValidOrderId } from './command-checks.ts';
 import { EventCollector } from './event-collector.ts';
+import { forEachIdInRanges } from './id-ranges.ts';
 import { bookLimits, matchingLimits } from './limits.ts';
 import { missing, OrderIdIndex } from './order-id-index.ts';
 import { noSlot, OrderSlots } from './order-slots.ts';
 import { PriceLadder } from './price-ladder.ts';
-import { assertValidSnapshot, hashSnapshot } from './snapshot.ts';
+import { assertValidSnapshot, currentSnapshot, hashSnapshot } from './snapshot.ts';
 import type {
   BookCommand,
   BookDepth,
@@ -22,6 +23,7 @@ import type {
   ReplaceCommand,
   RestingOrder,
   Side,
+  StoredBookSnapshot,
   StpMode,
   TopOfBook,
 } from './types.ts';
@@ -100,7 +102,8 @@ export class FastOrderBook implements OrderBook {
   }
 
   /** Rebuilds a book from a snapshot taken from either implementation. */
-  static restore(snapshot: BookSnapshot, limits: Partial<BookLimits> = {}): FastOrderBook {
+  static restore(stored: StoredBookSnapshot, limits: Partial<BookLimits> = {}): FastOrderBook {
+    const snapshot = currentSnapshot(stored);
     assertValidSnapshot(snapshot, bookLimits(limits));
     const book = new FastOrderBook(limits);
     for (const o of [...snapshot.bids, ...snapshot.asks]) {
@@ -110,7 +113,7 @@ export class FastOrderBook implements OrderBook {
       book.enqueue(slot, o.priceTicks);
       book.index.set(o.orderId, slot);
     }
-    for (const orderId of snapshot.retiredOrderIds) book.index.set(orderId, retired);
+    forEachIdInRanges(snapshot.retiredOrderIdRanges, (orderId) => book.index.set(orderId, retired));
     book.seqValue = snapshot.lastSeq;
     book.assertInvariants();
     return book;
@@ -171,11 +174,11 @@ export class FastOrderBook implements OrderBook {
 
   snapshot(): BookSnapshot {
     return {
-      version: 1,
+      version: 2,
       lastSeq: this.seqValue,
       bids: this.ordersOf(buy, Number.POSITIVE_INFINITY),
       asks: this.ordersOf(sell, Number.POSITIVE_INFINITY),
-      retiredOrderIds: this.index.keysAscending((orderId, slot) => !this.rests(orderId, slot)),
+      retiredOrderIdRanges: this.index.keyRanges((orderId, slot) => !this.rests(orderId, slot)),
     };
   }
 

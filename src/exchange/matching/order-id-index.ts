@@ -1,4 +1,5 @@
 import { fail } from './assert.ts';
+import { IdRangeBuilder } from './id-ranges.ts';
 import { matchingLimits } from './limits.ts';
 
 /*
@@ -81,34 +82,27 @@ export class OrderIdIndex {
   }
 
   /**
-   * The keys whose entries pass `keep`, ascending. The window is read in key order and only the
-   * hashed keys are sorted, so with dense ids (the sequencer's) this is one pass and no sort: the
-   * book's snapshot lists every retired id of the session this way.
+   * The keys whose entries pass `keep`, as canonical ranges (id-ranges.ts). The window is read in
+   * key order and only the hashed keys are sorted, so with dense ids (the sequencer's) this is one
+   * pass, no sort and no array per key: the book's snapshot lists the session's retired ids this way.
    */
-  keysAscending(keep: (key: number, value: number) => boolean): number[] {
-    const windowKeys: number[] = [];
-    for (let offset = 0; offset < this.window.length; offset++) {
-      const value = this.window[offset]!;
-      if (value !== missing && keep(this.base + offset, value)) windowKeys.push(this.base + offset);
-    }
+  keyRanges(keep: (key: number, value: number) => boolean): number[] {
     const hashed: number[] = [];
     const entries = this.entries;
     for (let i = 0; i < entries.length; i += 2) {
       if (entries[i] !== emptyKey && keep(entries[i]!, entries[i + 1]!)) hashed.push(entries[i]!);
     }
-    if (hashed.length === 0) return windowKeys;
     const hashedKeys = Float64Array.from(hashed).sort();
-    const keys: number[] = [];
-    let w = 0;
+    const ranges = new IdRangeBuilder();
     let h = 0;
-    while (w < windowKeys.length || h < hashedKeys.length) {
-      if (h === hashedKeys.length || (w < windowKeys.length && windowKeys[w]! < hashedKeys[h]!)) {
-        keys.push(windowKeys[w++]!);
-      } else {
-        keys.push(hashedKeys[h++]!);
-      }
+    for (let offset = 0; offset < this.window.length; offset++) {
+      const value = this.window[offset]!;
+      if (value === missing || !keep(this.base + offset, value)) continue;
+      while (h < hashedKeys.length && hashedKeys[h]! < this.base + offset) ranges.add(hashedKeys[h++]!);
+      ranges.add(this.base + offset);
     }
-    return keys;
+    while (h < hashedKeys.length) ranges.add(hashedKeys[h++]!);
+    return ranges.pairs;
   }
 
   /** Calls `visit` for every entry. */

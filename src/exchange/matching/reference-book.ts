@@ -1,8 +1,9 @@
 import { assert, fail } from './assert.ts';
 import { assertNextSeq, canRest, checkNewOrder, checkReplace, isValidOrderId } from './command-checks.ts';
 import { emitEvent } from './event-collector.ts';
+import { forEachIdInRanges, idRanges } from './id-ranges.ts';
 import { bookLimits, matchingLimits } from './limits.ts';
-import { assertValidSnapshot, hashSnapshot } from './snapshot.ts';
+import { assertValidSnapshot, currentSnapshot, hashSnapshot } from './snapshot.ts';
 import type {
   BookCommand,
   BookDepth,
@@ -19,6 +20,7 @@ import type {
   ReplaceCommand,
   RestingOrder,
   Side,
+  StoredBookSnapshot,
   StpMode,
   TopOfBook,
 } from './types.ts';
@@ -66,11 +68,12 @@ export class ReferenceOrderBook implements OrderBook {
   }
 
   /** Rebuilds a book from a snapshot taken from either implementation. */
-  static restore(snapshot: BookSnapshot, limits: Partial<BookLimits> = {}): ReferenceOrderBook {
+  static restore(stored: StoredBookSnapshot, limits: Partial<BookLimits> = {}): ReferenceOrderBook {
+    const snapshot = currentSnapshot(stored);
     assertValidSnapshot(snapshot, bookLimits(limits));
     const book = new ReferenceOrderBook(limits);
     for (const order of [...snapshot.bids, ...snapshot.asks]) book.#rest({ ...order });
-    for (const orderId of snapshot.retiredOrderIds) book.#retired.add(orderId);
+    forEachIdInRanges(snapshot.retiredOrderIdRanges, (orderId) => book.#retired.add(orderId));
     book.#lastSeq = snapshot.lastSeq;
     book.assertInvariants();
     return book;
@@ -116,11 +119,11 @@ export class ReferenceOrderBook implements OrderBook {
 
   snapshot(): BookSnapshot {
     return {
-      version: 1,
+      version: 2,
       lastSeq: this.#lastSeq,
       bids: this.#bids.flatMap((level) => level.orders.map((o) => ({ ...o }))),
       asks: this.#asks.flatMap((level) => level.orders.map((o) => ({ ...o }))),
-      retiredOrderIds: [...this.#retired].sort((a, b) => a - b),
+      retiredOrderIdRanges: idRanges([...this.#retired].sort((a, b) => a - b)),
     };
   }
 

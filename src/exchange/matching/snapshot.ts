@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { assert, fail } from './assert.ts';
 import { isValidOrderId, isValidPrice, isValidQuantity } from './command-checks.ts';
-import type { BookLimits, BookSnapshot, RestingOrder, Side, StpMode } from './types.ts';
+import { idCount, idRanges, rangesHold } from './id-ranges.ts';
+import type { BookLimits, BookSnapshot, RestingOrder, Side, StoredBookSnapshot, StpMode } from './types.ts';
 
 /**
  * SHA-256 (hex) of a canonical binary form of the snapshot: section lengths, then every field of
- * every resting order in priority order, then the retired ids ascending. Both books hash their
+ * every resting order in priority order, then the retired id ranges. Both books hash their
  * snapshot, so equal states give equal hashes whatever the data structures behind them. Binary
  * rather than text: formatting numbers as strings costs more than the hash itself.
  */
@@ -17,9 +18,23 @@ export function hashSnapshot(snapshot: BookSnapshot): string {
     out.number(orders.length);
     for (const o of orders) writeOrder(out, o);
   }
-  out.number(snapshot.retiredOrderIds.length);
-  for (const orderId of snapshot.retiredOrderIds) out.number(orderId);
+  out.number(snapshot.retiredOrderIdRanges.length);
+  for (const bound of snapshot.retiredOrderIdRanges) out.number(bound);
   return out.digest();
+}
+
+/**
+ * A stored snapshot in the current version: a version-1 list of retired ids becomes ranges, so a
+ * book restored from an older snapshot file is the same book (and hash) as one built by replay.
+ */
+export function currentSnapshot(snapshot: StoredBookSnapshot): BookSnapshot {
+  if (snapshot.version === 2) return snapshot;
+  if (snapshot.version !== 1)
+    fail(`unsupported snapshot version ${(snapshot as { version: unknown }).version}`);
+  const { retiredOrderIds, ...rest } = snapshot;
+  if (!Array.isArray(retiredOrderIds)) fail('snapshot has no retiredOrderIds');
+  for (const orderId of retiredOrderIds) if (!isValidOrderId(orderId)) fail(`bad retired id ${orderId}`);
+  return { ...rest, version: 2, retiredOrderIdRanges: idRanges(retiredOrderIds) };
 }
 
 const stpCodes: Record<StpMode, number> = { none: 0, cancel_newest: 1, cancel_oldest: 2, cancel_both: 3 };
@@ -83,24 +98,31 @@ class HashWriter {
 
 /** Asserts that a snapshot describes a valid book (restore refuses corrupt data loudly). */
 export function assertValidSnapshot(snapshot: BookSnapshot, limits: BookLimits): void {
-  assert(snapshot.version === 1, `unsupported snapshot version ${snapshot.version}`);
+  assert(snapshot.version === 2, `unsupported snapshot version ${snapshot.version}`);
   assert(Number.isSafeInteger(snapshot.lastSeq) && snapshot.lastSeq >= -1, 'snapshot lastSeq');
   const ids = new Set<number>();
   assertSide(snapshot.bids, 'buy', ids);
   assertSide(snapshot.asks, 'sell', ids);
   const resting = snapshot.bids.length + snapshot.asks.length;
   assert(resting <= limits.restingOrdersMax, `snapshot holds ${resting} orders, above restingOrdersMax`);
-  const known = resting + snapshot.retiredOrderIds.length;
+  const ranges = snapshot.retiredOrderIdRanges;
+  if (!Array.isArray(ranges) || ranges.length % 2 !== 0) fail('retired id ranges must come in pairs');
+  let previousTo = -2;
+  for (let i = 0; i < ranges.length; i += 2) {
+    const from = ranges[i]!;
+    const to = ranges[i + 1]!;
+    if (!isValidOrderId(from) || !isValidOrderId(to) || from > to || from <= previousTo + 1) {
+      fail(`retired id ranges must ascend without touching at ${from}–${to}`);
+    }
+    previousTo = to;
+  }
+  const known = resting + idCount(ranges);
   assert(known <= limits.sessionOrderIdsMax, `snapshot holds ${known} order ids, above sessionOrderIdsMax`);
   const bestBid = snapshot.bids[0];
   const bestAsk = snapshot.asks[0];
   if (bestBid && bestAsk) assert(bestBid.priceTicks < bestAsk.priceTicks, 'snapshot book is crossed');
-  let previous = -1;
-  for (const orderId of snapshot.retiredOrderIds) {
-    if (!isValidOrderId(orderId) || orderId <= previous) fail(`retired ids must ascend at ${orderId}`);
-    if (ids.has(orderId)) fail(`order ${orderId} both rests and is retired`);
-    previous = orderId;
-  }
+  for (const orderId of ids)
+    if (rangesHold(ranges, orderId)) fail(`order ${orderId} both rests and is retired`);
 }
 
 function assertSide(orders: RestingOrder[], side: Side, ids: Set<number>): void {

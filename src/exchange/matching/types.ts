@@ -249,15 +249,28 @@ export interface BookOrders {
 
 /** The full book state as plain JSON-able data; restoring it gives the same stateHash. */
 export interface BookSnapshot {
-  version: 1;
+  version: 2;
   /** Seq of the last command applied (-1 before the first). */
   lastSeq: number;
   /** Best first, FIFO within a price: the order of insertion on restore. */
   bids: RestingOrder[];
   asks: RestingOrder[];
-  /** Ids of this session's orders that no longer rest, ascending. */
+  /**
+   * Ids of this session's orders that no longer rest, as inclusive ranges flattened into pairs
+   * `[from, to, from, to, …]`, ascending, disjoint and never touching (id-ranges.ts): with the
+   * sequencer's consecutive ids that is a pair per gap, not an entry per id.
+   */
+  retiredOrderIdRanges: number[];
+}
+
+/** A snapshot as version 1 wrote it (older snapshot files): retired ids one by one, ascending. */
+export interface BookSnapshotV1 extends Omit<BookSnapshot, 'version' | 'retiredOrderIdRanges'> {
+  version: 1;
   retiredOrderIds: number[];
 }
+
+/** What restore() reads: the current snapshot or a version-1 one. */
+export type StoredBookSnapshot = BookSnapshot | BookSnapshotV1;
 
 /** The engine: a deterministic state machine from commands to events. */
 export interface OrderBook {
@@ -289,5 +302,5 @@ export interface BookLimits {
 export interface OrderBookFactory {
   readonly name: string;
   create(limits?: Partial<BookLimits>): OrderBook;
-  restore(snapshot: BookSnapshot, limits?: Partial<BookLimits>): OrderBook;
+  restore(snapshot: StoredBookSnapshot, limits?: Partial<BookLimits>): OrderBook;
 }

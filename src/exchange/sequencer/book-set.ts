@@ -6,6 +6,7 @@ import {
   type BookSnapshot,
   FastOrderBook,
   type OrderBook,
+  type StoredBookSnapshot,
 } from '../matching/index.ts';
 import { sequencerLimits, symbolPattern } from './limits.ts';
 
@@ -29,7 +30,7 @@ export class BookSet {
   constructor(private readonly limits: Partial<BookLimits> = {}) {}
 
   /** Restores every book of a snapshot. */
-  static restore(books: Record<string, BookSnapshot>, limits: Partial<BookLimits> = {}): BookSet {
+  static restore(books: Record<string, StoredBookSnapshot>, limits: Partial<BookLimits> = {}): BookSet {
     const set = new BookSet(limits);
     for (const [symbol, snapshot] of Object.entries(books)) {
       set.books.set(symbol, FastOrderBook.restore(snapshot, limits));

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BookSnapshot } from '../matching/index.ts';
+import type { StoredBookSnapshot } from '../matching/index.ts';
 import { syncDirectory } from './journal.ts';
 import { sequencerLimits } from './limits.ts';
 
 /*
  * Snapshot file `snapshot-<seq, 16 digits>.snap`: the SHA-256 (hex) of the body, a newline, then the
- * body: JSON {"format":"kinyu-exchange-snapshot-v1","seq":n,"lastRecordOffset":n,"books":{symbol: BookSnapshot}}.
+ * body: JSON {"format":"kinyu-exchange-snapshot-v1","seq":n,"lastRecordOffset":n,"books":{symbol: BookSnapshot}}
+ * (each book with its own version: 2 writes retired ids as ranges; files holding version 1 still load).
  * `seq` is the last command the books include and `lastRecordOffset` where that command's journal
  * record starts (-1 when seq is 0), so recovery can check the record is there before replaying after it.
  * Written to `….tmp`, fsynced, renamed, directory fsynced; the newest `snapshotsKept` are kept.
@@ -20,7 +21,7 @@ const namePattern = /^snapshot-(\d{16})\.snap$/;
 export interface ExchangeSnapshot {
   seq: number;
   lastRecordOffset: number;
-  books: Record<string, BookSnapshot>;
+  books: Record<string, StoredBookSnapshot>;
 }
 
 export function snapshotFileName(seq: number): string {

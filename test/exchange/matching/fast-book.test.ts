@@ -87,7 +87,7 @@ describe('FastOrderBook', () => {
     }
     both(sell(7, 90, 10));
     expect(fast.stateHash()).toBe(reference.stateHash());
-    expect(fast.snapshot().retiredOrderIds).toEqual([1, 1025, 2049, 3073]);
+    expect(fast.snapshot().retiredOrderIdRanges).toEqual([1, 1, 1025, 1025, 2049, 2049, 3073, 3073]);
     expect(fast.order(7)?.quantityLots).toBe(8);
     fast.assertInvariants();
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type BookSnapshotV1,
   InvariantError,
   matchingLimits,
   type OrderBookFactory,
@@ -609,6 +610,42 @@ export function orderBookContract(factory: OrderBookFactory): void {
         .given(...history)
         .book.snapshot();
       expect(() => factory.restore(snapshot, { restingOrdersMax: 1 })).toThrow(InvariantError);
+    });
+
+    it('lists retired ids as ranges and reads a version-1 snapshot (ids one by one) as the same book', () => {
+      const original = scenario().given(...history, cancel(2));
+      const snapshot = original.book.snapshot();
+      // 4 filled, 5 (IOC) never rested, 2 cancelled; 1 (partly filled) and 3 rest.
+      expect(snapshot.retiredOrderIdRanges).toEqual([2, 2, 4, 5]);
+      const { retiredOrderIdRanges: _ranges, ...rest } = snapshot;
+      const v1: BookSnapshotV1 = { ...rest, version: 1, retiredOrderIds: [2, 4, 5] };
+      const restored = factory.restore(JSON.parse(JSON.stringify(v1)));
+      expect(restored.stateHash()).toBe(original.book.stateHash());
+      expect(restored.snapshot()).toEqual(snapshot);
+      // A retired id is still refused after the restore.
+      const copy = new BookScenario(factory, restored);
+      copy.when(buy(4, 95, 1));
+      expect(copy.events.map((e) => e.type)).toEqual(['rejected']);
+    });
+
+    it('refuses retired id ranges that are not canonical or hold a resting order', () => {
+      const snapshot = scenario()
+        .given(...history)
+        .book.snapshot();
+      for (const retiredOrderIdRanges of [
+        [1],
+        [2, 1],
+        [1, 1, 2, 2],
+        [1, 2, 2, 5],
+        [5, 6, 1, 2],
+        [1, 3],
+        [-1, 0],
+      ]) {
+        expect(
+          () => factory.restore({ ...snapshot, retiredOrderIdRanges }),
+          String(retiredOrderIdRanges),
+        ).toThrow(InvariantError);
+      }
     });
 
     it('an empty book snapshot restores to an empty book', () => {

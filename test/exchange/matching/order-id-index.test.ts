@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { idRanges } from '../../../src/exchange/matching/id-ranges.ts';
 import { missing, OrderIdIndex } from '../../../src/exchange/matching/order-id-index.ts';
 
 /** Applies sets to an index and a Map, then checks they agree, before and after retain. */
@@ -23,13 +24,15 @@ function agreesWithMap(ops: { key: number; value: number }[]): void {
     seen.push([key, value]);
   });
   expect(seen.sort((a, b) => a[0] - b[0])).toEqual(kept.sort((a, b) => a[0] - b[0]));
-  // keysAscending: the kept keys passing a filter, ascending, across the window and the hash table.
+  // keyRanges: the keys passing a filter, as canonical ranges, across the window and the hash table.
   const odd = (value: number) => value % 2 === 1;
-  expect(index.keysAscending((_key, value) => odd(value))).toEqual(
-    kept
-      .filter(([, value]) => odd(value))
-      .map(([key]) => key)
-      .sort((a, b) => a - b),
+  expect(index.keyRanges((_key, value) => odd(value))).toEqual(
+    idRanges(
+      kept
+        .filter(([, value]) => odd(value))
+        .map(([key]) => key)
+        .sort((a, b) => a - b),
+    ),
   );
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { forEachIdInRanges } from '../../../src/exchange/matching/id-ranges.ts';
 import {
   BookSet,
   DataDirectoryDamagedError,
@@ -150,6 +151,32 @@ describe(`sequencer (SEQUENCER_SEED=${seed})`, () => {
     const report = verifyDataDirectory(dir);
     expect(report).toMatchObject({ snapshotSeq: 300, replayedFromSnapshot: 0, match: false });
     expect(report.recoveredStateHash).not.toBe(report.stateHash);
+  });
+
+  it('recovers from a snapshot file written before book snapshot version 2 (retired ids one by one)', async () => {
+    const dir = tempDir();
+    const items = takeWorkload(seed, 300);
+    const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    await run(sequencer, items);
+    await sequencer.snapshotNow();
+    await sequencer.close();
+    // Rewrite the snapshot as version 1 wrote it, with a valid checksum.
+    const path = join(dir, listSnapshots(dir)[0]!.file);
+    const body = JSON.parse(readFileSync(path, 'utf8').split('\n')[1]!) as ExchangeSnapshot;
+    for (const [symbol, book] of Object.entries(body.books)) {
+      if (book.version !== 2) throw new Error('expected a version-2 snapshot');
+      const { retiredOrderIdRanges, ...rest } = book;
+      const retiredOrderIds: number[] = [];
+      forEachIdInRanges(retiredOrderIdRanges, (id) => retiredOrderIds.push(id));
+      body.books[symbol] = { ...rest, version: 1, retiredOrderIds };
+    }
+    const text = JSON.stringify(body);
+    writeFileSync(path, `${createHash('sha256').update(text).digest('hex')}\n${text}`);
+    expect(verifyDataDirectory(dir)).toMatchObject({
+      snapshotSeq: 300,
+      stateHash: inMemoryHash(items),
+      match: true,
+    });
   });
 
   it.each(['record', 'none'] as const)('works the same in %s mode', async (durability) => {
