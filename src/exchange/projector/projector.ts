@@ -1,9 +1,10 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Pool } from '../../platform/sql/pool.ts';
 import type { BookEvent, BookLimits } from '../matching/index.ts';
 import { OrderTracker } from '../orders/order-state.ts';
 import { type JournalRecord, Standby } from '../sequencer/index.ts';
 import { projectorLimits } from './limits.ts';
+import { registerProgressGauges } from './metrics.ts';
 import { type ProjectedRecord, projectRecord, rowCount } from './rows.ts';
 import { SeqWaiters } from './seq-waiters.ts';
 import {
@@ -92,7 +93,7 @@ export class ExecutionsProjector {
   static async open(options: ExecutionsProjectorOptions): Promise<ExecutionsProjector> {
     const projector = new ExecutionsProjector(options);
     await projector.initialize();
-    if (options.metrics) projector.registerMetrics(options.metrics);
+    if (options.metrics) registerProgressGauges(options.metrics, projector);
     return projector;
   }
 
@@ -255,25 +256,5 @@ export class ExecutionsProjector {
     const result = this.running.then(work, work);
     this.running = result.catch(() => {});
     return result;
-  }
-
-  private registerMetrics(registry: Registry): void {
-    const projector = this;
-    new Gauge({
-      name: 'kinyu_exchange_projector_applied_seq',
-      help: 'Seq of the last journal record the executions projector committed to PostgreSQL',
-      registers: [registry],
-      collect() {
-        this.set(projector.appliedSeq);
-      },
-    });
-    new Gauge({
-      name: 'kinyu_exchange_projector_lag_records',
-      help: 'Journal records (acknowledged commands) not yet in the executions projection',
-      registers: [registry],
-      collect() {
-        this.set(projector.lagRecords);
-      },
-    });
   }
 }

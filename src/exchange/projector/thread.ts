@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../platform/log.ts';
 import type { BookLimits } from '../matching/index.ts';
 import { projectorLimits } from './limits.ts';
+import { registerProgressGauges } from './metrics.ts';
 import { SeqWaiters } from './seq-waiters.ts';
 import {
   errorFromData,
@@ -259,23 +260,7 @@ export class ProjectorThread {
   }
 
   private registerMetrics(registry: Registry): void {
-    const thread = this;
-    new Gauge({
-      name: 'kinyu_exchange_projector_applied_seq',
-      help: 'Seq of the last journal record the executions projector committed to PostgreSQL',
-      registers: [registry],
-      collect() {
-        this.set(thread.appliedSeq);
-      },
-    });
-    new Gauge({
-      name: 'kinyu_exchange_projector_lag_records',
-      help: 'Journal records (acknowledged commands) not yet in the executions projection',
-      registers: [registry],
-      collect() {
-        this.set(thread.lagRecords);
-      },
-    });
+    registerProgressGauges(registry, this);
     this.failuresMetric = new Counter({
       name: 'kinyu_exchange_projector_thread_failures_total',
       help: 'Projector worker threads that died or failed to reopen (each is restarted after a pause)',
