@@ -16,7 +16,10 @@ import { matchingLimits } from './limits.ts';
  * the id index's and then the record's (orders placed before the storage grew, or whose home was
  * taken, are found through the index). Other slots come from a stack of freed slots; a slot taken
  * as a home while on that stack stays there and is skipped when popped (`onStack` marks slots on
- * it, so none is pushed twice).
+ * it, so none is pushed twice; every free slot is on it). The storage doubles before it is half
+ * full, so a new order's home is mostly free: in a fuller table a deep book's new orders land in
+ * random freed slots, and each cancel of one reads the index before the record (a million-order
+ * book ran 20–35% slower that way).
  *
  * Accounts are interned: a record holds a small account number, and the names are kept once, with
  * a count of resting orders each, so the table never outgrows the book.
@@ -53,6 +56,8 @@ export class OrderSlots {
   private homeMask = -1;
   private freeStack = new Int32Array(0);
   private freeTop = 0;
+  /** Slots holding an order; kept at most half the capacity. */
+  private used = 0;
   private readonly accountNumbers = new Map<string, number>();
   private readonly accountNames: string[] = [];
   private readonly accountOrders: number[] = [];
@@ -62,17 +67,17 @@ export class OrderSlots {
     this.grow();
   }
 
-  /** A free slot for `orderId`, its home slot if free; grows the storage when needed. */
+  /** A free slot for `orderId`, its home slot if free; grows the storage when half full. */
   alloc(orderId: number): number {
+    if (this.used * 2 >= this.capacity) this.grow();
+    this.used++;
     const home = orderId & this.homeMask;
     if (this.f64[home * recordDoubles + fId] === freeId) return home;
     for (;;) {
-      while (this.freeTop > 0) {
-        const slot = this.freeStack[--this.freeTop]!;
-        this.i32[slot * recordInts + iOnStack] = 0;
-        if (this.f64[slot * recordDoubles + fId] === freeId) return slot;
-      }
-      this.grow();
+      assert(this.freeTop > 0, 'a free slot is on the free stack');
+      const slot = this.freeStack[--this.freeTop]!;
+      this.i32[slot * recordInts + iOnStack] = 0;
+      if (this.f64[slot * recordDoubles + fId] === freeId) return slot;
     }
   }
 
@@ -103,6 +108,7 @@ export class OrderSlots {
     const i = slot * recordInts;
     this.releaseAccount(this.i32[i + iFlagsAccount]! >>> flagBits);
     this.f64[slot * recordDoubles + fId] = freeId;
+    this.used--;
     if (this.i32[i + iOnStack] === 0) this.push(slot);
   }
 
@@ -182,7 +188,8 @@ export class OrderSlots {
   private grow(): void {
     const old = this.capacity;
     const capacity = old === 0 ? initialSlots : old * 2;
-    assert(capacity <= 2 * matchingLimits.restingOrdersMax, 'order slots beyond restingOrdersMax');
+    // At most half full: restingOrdersMax orders fit in the first power of two above twice that.
+    assert(capacity <= 4 * matchingLimits.restingOrdersMax, 'order slots beyond restingOrdersMax');
     const f64 = new Float64Array(capacity * recordDoubles);
     f64.set(this.f64);
     this.f64 = f64;
