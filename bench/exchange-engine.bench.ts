@@ -7,8 +7,7 @@
  * 2. The same through apply(), which builds event objects, for comparison.
  * 3. Deep book: the same 1,000,000-message stream of cancels, new passive orders, marketable IOC
  *    orders and replaces against a book of 1,000 and of 1,000,000 resting orders, with cancel
- *    targets picked uniformly (worst case) or mostly among recent orders, plain and with warm();
- *    the ratio of the two throughputs must stay ≥ 0.5.
+ *    targets picked uniformly (worst case) or mostly among recent orders; the ratio of the two throughputs must stay ≥ 0.5.
  * The same-run comparison with nodejs-order-book (normal workload and deep book) is
  * bench/exchange-peer.bench.ts; `npm run bench:exchange` runs both. Figures go to stdout;
  * docs/performance.md and docs/exchange-matching.md record them.
@@ -42,13 +41,8 @@ interface Timing {
   events: number;
 }
 
-/**
- * How messages reach the book: `applyTo` one by one (allocation-free), the same with `warm()` on
- * each batch of 16 upcoming order ids first (what a sequencer draining its ring buffer can do; a
- * no-op below 65,536 resting orders), or `apply` building event objects.
- */
-type Mode = 'applyTo' | 'applyTo+warm' | 'apply';
-const warmBatch = 16;
+/** How messages reach the book: `applyTo` one by one (allocation-free), or `apply` building event objects. */
+type Mode = 'applyTo' | 'apply';
 
 /** Replays `workload` into `book` and returns its throughput. */
 function replay(book: FastOrderBook, workload: Workload, mode: Mode = 'applyTo'): Timing {
@@ -58,13 +52,6 @@ function replay(book: FastOrderBook, workload: Workload, mode: Mode = 'applyTo')
   const started = process.hrtime.bigint();
   if (mode === 'apply') {
     for (let i = 0; i < workload.count; i++) events += book.apply(commands.command(i)).length;
-  } else if (mode === 'applyTo+warm') {
-    for (let i = 0; i < workload.count; i += warmBatch) {
-      const end = Math.min(i + warmBatch, workload.count);
-      book.warm(workload.orderIds, i, end);
-      for (let j = i; j < end; j++) book.applyTo(commands.command(j), sink);
-    }
-    events = sink.events;
   } else {
     for (let i = 0; i < workload.count; i++) book.applyTo(commands.command(i), sink);
     events = sink.events;
@@ -98,29 +85,29 @@ function benchWorkload(name: string, file: string): void {
 // ---- deep book (workloads in exchange-support.ts) ----
 
 /** Throughput of the stream against a freshly built book of `resting` orders. */
-function deepBookRun(resting: number, targeting: Targeting, mode: Mode): number {
+function deepBookRun(resting: number, targeting: Targeting): number {
   const { build, stream } = deepBookWorkloads(resting, targeting);
   const book = new FastOrderBook();
   replay(book, build);
-  return replay(book, stream, mode).messagesPerSecond;
+  return replay(book, stream).messagesPerSecond;
 }
 
 /**
  * Shallow and deep runs alternate, so both see the same machine load (on a shared machine the
  * memory-bound deep run suffers most from other processes); run 0 of each warms the JIT up.
  */
-function benchDeepBook(targeting: Targeting, mode: Mode): void {
+function benchDeepBook(targeting: Targeting): void {
   const depths = [1_000, 1_000_000];
   const timings: number[][] = [[], []];
   for (let run = 0; run <= runs; run++) {
     for (const [i, resting] of depths.entries()) {
-      const messagesPerSecond = deepBookRun(resting, targeting, mode);
+      const messagesPerSecond = deepBookRun(resting, targeting);
       if (run > 0) timings[i]!.push(messagesPerSecond);
     }
   }
   const [shallow, deep] = timings.map(median) as [number, number];
   console.log(
-    `deep book, ${targeting} cancels, ${mode}: 1,000 resting ${millions(shallow)}, ` +
+    `deep book, ${targeting} cancels: 1,000 resting ${millions(shallow)}, ` +
       `1,000,000 resting ${millions(deep)}, ratio ${(deep / shallow).toFixed(2)} (target ≥ 0.50)`,
   );
 }
@@ -129,9 +116,7 @@ function main(): void {
   console.log(machineLine());
   benchWorkload('normal', workloadFiles.normal);
   benchWorkload('flash-crash', workloadFiles['flash-crash']);
-  for (const targeting of ['uniform', 'recent'] as const) {
-    for (const mode of ['applyTo', 'applyTo+warm'] as const) benchDeepBook(targeting, mode);
-  }
+  for (const targeting of ['uniform', 'recent'] as const) benchDeepBook(targeting);
 }
 
 main();

@@ -65,9 +65,6 @@ const stpModes: readonly StpMode[] = ['none', 'cancel_newest', 'cancel_oldest', 
 const sideNames: readonly Side[] = ['buy', 'sell'];
 
 const initialLevelSlots = 256;
-/** warm() only works from this many resting orders: below it, records and index fit in cache. */
-const warmRestingOrdersMin = 65_536;
-
 /** Performance order book: typed-array slots, intrusive FIFO lists, bitmap price ladders. */
 export class FastOrderBook implements OrderBook {
   private seqValue = -1;
@@ -92,8 +89,6 @@ export class FastOrderBook implements OrderBook {
   private bestAskPrice = Number.POSITIVE_INFINITY;
 
   private readonly collector = new EventCollector();
-  /** Where warm() leaves the values it loads, so the loads are not optimised away. */
-  private warmth = 0;
   private readonly limits: BookLimits;
 
   constructor(limits: Partial<BookLimits> = {}) {
@@ -149,23 +144,6 @@ export class FastOrderBook implements OrderBook {
         fail(`unknown command ${JSON.stringify(unreachable)}`);
       }
     }
-  }
-
-  /**
-   * Loads the index entries and records of these order ids into the CPU cache, all at once, so a
-   * deep book's cache misses overlap instead of coming one per command. Purely a performance hint
-   * for a caller that sees commands coming (the sequencer's ring buffer): it changes no state.
-   */
-  warm(orderIds: ArrayLike<number>, from: number, to: number): void {
-    // A small book is in cache already; the extra lookups would only cost time.
-    if (this.restingCount < warmRestingOrdersMin) return;
-    let touched = 0;
-    for (let i = from; i < to; i++) touched ^= this.orders.find(orderIds[i]!);
-    for (let i = from; i < to; i++) {
-      const slot = this.lookup(orderIds[i]!);
-      if (slot >= 0) touched ^= this.orders.quantity(slot);
-    }
-    this.warmth ^= touched;
   }
 
   stateHash(): string {

@@ -34,25 +34,6 @@ describe('FastOrderBook', () => {
     expect(s.book.l1()).toEqual({ bid: null, ask: null });
   });
 
-  it('warm() changes nothing but the cache, on a book deep enough for it to act', () => {
-    const warmed = new FastOrderBook();
-    const plain = new FastOrderBook();
-    let seq = 0;
-    for (let id = 1; id <= 70_000; id++) {
-      const command = {
-        ...(id % 2 ? buy(id, 1000 - (id % 500), 1) : sell(id, 2000 + (id % 500), 1)),
-        seq: seq++,
-      };
-      warmed.apply(command as never);
-      plain.apply(command as never);
-    }
-    const ids = Float64Array.from([5, 70_000, 123_456, 2 ** 40, 3, 3]);
-    warmed.warm(ids, 0, ids.length);
-    expect(warmed.stateHash()).toBe(plain.stateHash());
-    const next = { ...cancel(5), seq: seq++ };
-    expect(warmed.apply(next)).toEqual(plain.apply(next));
-  });
-
   it('agrees with the reference book on a deep book built from a snapshot', () => {
     const reference = new ReferenceOrderBook();
     for (let i = 0; i < 400; i++) {
