@@ -7,8 +7,9 @@
  * Both servers run as child processes with the Node flags `npm start` uses, so autocannon and the
  * servers share the machine the same way. The two servers are measured in alternating rounds
  * (E2E_ROUNDS), so a change in the shared machine's speed during the run falls on both. Each row
- * also shows the server's CPU per request (all its threads, from /proc), which other load on a
- * shared machine disturbs less than requests per second.
+ * also shows CPU per request, from /proc, of the server (all its threads), of the local PostgreSQL
+ * and of autocannon (this process), and the share of the machine left idle: figures that other load
+ * on a shared machine disturbs less than requests per second, and that show where the time goes.
  *
  * Workload: two members at the reference price, one buying and one selling, each with its own API
  * key on its own half of the connections, so every buy meets a sell and the book stays small; the run ends by printing what rests,
@@ -18,7 +19,7 @@
  *   npm run bench:exchange:e2e            (DATABASE_URL: a PostgreSQL to create a scratch database on)
  *   E2E_SECONDS=15 E2E_ROUNDS=3 E2E_CONNECTIONS=50 npm run bench:exchange:e2e
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -27,7 +28,10 @@ import { migrationSources } from '../src/app/migrations.ts';
 import {
   benchAdmin,
   json,
+  machineCpuSeconds,
   nodeSettings,
+  postgresCpuSeconds,
+  processCpuSeconds,
   repoRoot,
   startChild,
   startKinyu,
@@ -54,29 +58,47 @@ function orderRequests(price: string, apiKeys: Record<Side, string>) {
   }));
 }
 
-/** CPU seconds a process has used (all its threads), from /proc; null where there is no /proc. */
-function cpuSeconds(pid: number | undefined): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    return null;
-  }
+type Requests = ReturnType<typeof orderRequests>;
+
+/** CPU seconds so far: the server (all threads), PostgreSQL, this process (autocannon), the machine. */
+interface CpuReadings {
+  server: number | null;
+  postgres: number | null;
+  loadGenerator: number;
+  machineBusy: number | null;
+  machineIdle: number | null;
 }
 
-type Requests = ReturnType<typeof orderRequests>;
+function cpuReadings(serverPid: number | undefined): CpuReadings {
+  const usage = process.cpuUsage();
+  const machine = machineCpuSeconds();
+  return {
+    server: processCpuSeconds(serverPid),
+    postgres: postgresCpuSeconds(),
+    loadGenerator: (usage.user + usage.system) / 1e6,
+    machineBusy: machine?.busy ?? null,
+    machineIdle: machine?.idle ?? null,
+  };
+}
 
 /** Each member on its own half of the connections, at once, as two clients would. */
 async function cannon(url: string, requests: Requests, duration: number, serverPid?: number) {
-  const cpuBefore = cpuSeconds(serverPid);
+  const before = cpuReadings(serverPid);
   const results = await Promise.all(
     requests.map((request) =>
       autocannon({ url, connections: Math.ceil(connections / 2), duration, requests: [request] }),
     ),
   );
-  const cpuAfter = cpuSeconds(serverPid);
+  const after = cpuReadings(serverPid);
+  // At least 0: a PostgreSQL process that ended meanwhile (autovacuum) takes its CPU out of the sum.
+  const spent = (key: keyof CpuReadings) =>
+    before[key] === null || after[key] === null ? null : Math.max(0, after[key]! - before[key]!);
   return {
-    cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+    cpuSeconds: spent('server'),
+    postgresCpuSeconds: spent('postgres'),
+    loadGeneratorCpuSeconds: spent('loadGenerator'),
+    machineBusySeconds: spent('machineBusy'),
+    machineIdleSeconds: spent('machineIdle'),
     p50: Math.max(...results.map((r) => r.latency.p50)),
     p99: Math.max(...results.map((r) => r.latency.p99)),
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
@@ -87,20 +109,29 @@ async function cannon(url: string, requests: Requests, duration: number, serverP
 
 type Round = Awaited<ReturnType<typeof cannon>>;
 
-/** The rounds of one server together: requests/s over all, the worst p50 and p99, CPU per request. */
+/**
+ * The rounds of one server together: requests/s over all, the worst p50 and p99, and CPU per
+ * request of the server (all threads), PostgreSQL and autocannon (this process), with the share of
+ * the machine left idle: CPU figures, which other load on a shared machine disturbs less than
+ * requests per second, and which show where the time goes.
+ */
 function summary(results: Round[], secondsEach: number) {
   const total = results.reduce((sum, r) => sum + r.total, 0);
-  const cpu = results.every((r) => r.cpuSeconds !== null)
-    ? results.reduce((sum, r) => sum + r.cpuSeconds!, 0)
-    : null;
+  const sum = (pick: (r: Round) => number | null) =>
+    results.every((r) => pick(r) !== null) ? results.reduce((acc, r) => acc + pick(r)!, 0) : null;
+  const perRequest = (seconds: number | null) => (seconds === null ? null : (seconds * 1e6) / total);
+  const busy = sum((r) => r.machineBusySeconds);
+  const idle = sum((r) => r.machineIdleSeconds);
   return {
     requestsPerSecond: total / (secondsEach * results.length),
     p50: Math.max(...results.map((r) => r.p50)),
     p99: Math.max(...results.map((r) => r.p99)),
-    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-    errors: results.reduce((sum, r) => sum + r.errors, 0),
-    /** Server CPU (all threads) per request: a figure that other load on the machine disturbs less. */
-    cpuMicrosPerRequest: cpu === null ? null : (cpu * 1e6) / total,
+    non2xx: results.reduce((acc, r) => acc + r.non2xx, 0),
+    errors: results.reduce((acc, r) => acc + r.errors, 0),
+    cpuMicrosPerRequest: perRequest(sum((r) => r.cpuSeconds)),
+    postgresMicrosPerRequest: perRequest(sum((r) => r.postgresCpuSeconds)),
+    loadGeneratorMicrosPerRequest: perRequest(sum((r) => r.loadGeneratorCpuSeconds)),
+    machineIdleShare: busy === null || idle === null ? null : idle / (busy + idle),
   };
 }
 
@@ -223,8 +254,10 @@ await withScratchDatabase('kinyu_bench_e2e', 2, migrationSources, async (_pool, 
     }
     const ours = summary(ourRounds, secondsEach);
     const peer = summary(peerRounds, secondsEach);
+    const micros = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(0)} µs`);
     const row = (name: string, r: typeof ours) =>
-      `${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}   server CPU ${r.cpuMicrosPerRequest === null ? 'n/a' : `${r.cpuMicrosPerRequest.toFixed(0)} µs/req`}`;
+      `${name.padEnd(28)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms   non-2xx ${r.non2xx}   errors ${r.errors}\n` +
+      `${''.padEnd(28)} CPU per request: server ${micros(r.cpuMicrosPerRequest)}, PostgreSQL ${micros(r.postgresMicrosPerRequest)}, autocannon ${micros(r.loadGeneratorMicrosPerRequest)}; machine idle ${r.machineIdleShare === null ? 'n/a' : `${(r.machineIdleShare * 100).toFixed(0)} %`}`;
     console.log(row('POST /v1/order (Kinyu)', ours));
     console.log(row('bare Fastify route', peer));
     const roundRatios = ourRounds.map((r, i) => (r.total / peerRounds[i]!.total).toFixed(2)).join(', ');

@@ -11,37 +11,17 @@
  *
  *   DATABASE_URL=postgres://… npm run bench:exchange:projector     (PROJECTOR_BATCHES=100)
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { migrationSources } from '../src/app/migrations.ts';
 import type { OrderState } from '../src/exchange/orders/order-state.ts';
 import type { ExecutionRow, ProjectedRecord } from '../src/exchange/projector/rows.ts';
 import { ensureCheckpoint, executionsProjectorName, writeBatch } from '../src/exchange/projector/store.ts';
 import { machineLine, median } from './exchange-support.ts';
-import { withScratchDatabase } from './support.ts';
+import { postgresCpuSeconds, withScratchDatabase } from './support.ts';
 
 const batches = Number(process.env.PROJECTOR_BATCHES ?? 100);
 const warmUpBatches = 10;
 const recordsPerBatch = 400;
 const epoch = Date.UTC(2026, 10, 23);
-
-/** CPU seconds of every local postgres process; null when /proc shows none. */
-function postgresCpuSeconds(): number | null {
-  let seconds = 0;
-  let found = false;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
-      found = true;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return found ? seconds : null;
-}
 
 function order(
   orderId: number,

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { type MigrationSource, migrate } from '../src/platform/sql/migrate.ts';
@@ -121,4 +122,52 @@ export async function json<T>(
   const text = await response.text();
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status} ${text}`);
   return JSON.parse(text) as T;
+}
+
+/** CPU seconds a process has used (all its threads), from /proc; null where there is no /proc. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  try {
+    return cpuSecondsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of every local postgres process; null when /proc shows none. */
+export function postgresCpuSeconds(): number | null {
+  let seconds = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      seconds += cpuSecondsOfStat(stat);
+      found = true;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found ? seconds : null;
+}
+
+/** utime + stime of a /proc/<pid>/stat line, in seconds (clock ticks of 10 ms). */
+function cpuSecondsOfStat(stat: string): number {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The machine's busy and idle CPU time so far (all cores, seconds), from /proc/stat; null elsewhere. */
+export function machineCpuSeconds(): { busy: number; idle: number } | null {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number) as number[];
+    return { busy: (user! + nice! + system! + irq! + softirq!) / 100, idle: (idle! + iowait!) / 100 };
+  } catch {
+    return null;
+  }
 }
