@@ -51,9 +51,10 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
   const [instruments, sessions] = await Promise.all([store.listInstruments(), store.loadSessions()]);
   const dir = path.join(config.dataDir, exchangeDirectoryName);
   const lock = lockDataDirectory(dir);
+  // Snapshots are written by the projector's thread (a SnapshotFollower), never on order entry's.
   const sequencer = await Sequencer.open(dir, {
     durability: config.exchangeDurability,
-    snapshotEveryCommands: config.exchangeSnapshotEvery,
+    snapshotEveryCommands: 0,
   }).catch((error: unknown) => {
     lock.release();
     throw error;
@@ -68,6 +69,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       databaseUrl,
       dir,
       durableSeq: sequencer.lastSeq,
+      snapshotEveryCommands: config.exchangeSnapshotEvery,
       metrics: context.metrics,
       logger,
     });

@@ -35,6 +35,8 @@ export interface ProjectorWorkerData {
   batchRecordsMax?: number;
   batchRowsMax?: number;
   bookLimits?: Partial<BookLimits>;
+  /** Snapshots of the books every this many commands, written by a SnapshotFollower on this thread; 0 or absent: none. */
+  snapshotEveryCommands?: number;
 }
 
 export type ToWorker =

@@ -30,6 +30,12 @@ export interface ProjectorThreadOptions {
   batchRecordsMax?: number;
   batchRowsMax?: number;
   bookLimits?: Partial<BookLimits>;
+  /**
+   * The worker also writes the exchange's snapshots every this many commands (a SnapshotFollower
+   * next to the projector, independent of it), so order entry never serializes books; 0 or absent:
+   * no snapshots from this thread.
+   */
+  snapshotEveryCommands?: number;
   /** First pause before restarting a dead worker; doubles per failure in a row. Default retryDelayMs. */
   restartDelayMs?: number;
   /** Registers kinyu_exchange_projector_applied_seq, _lag_records and _thread_failures_total here when given. */
@@ -49,7 +55,8 @@ const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
  * the last acknowledged command) and the checkpoint (written by the worker, so `appliedSeq` is a
  * memory read). Messages carry the rest: start, wake and stop one way; opened, committed, log lines
  * and failures the other. A worker that dies is logged, counted and restarted from its checkpoint
- * after a pause; order entry never waits for it.
+ * after a pause; order entry never waits for it. With `snapshotEveryCommands` the same worker also
+ * writes the exchange's snapshots (a SnapshotFollower with its own books, up to the durable seq).
  */
 export class ProjectorThread {
   private readonly sharedBuffer = new SharedArrayBuffer(sharedSlotCount * BigInt64Array.BYTES_PER_ELEMENT);
@@ -180,6 +187,9 @@ export class ProjectorThread {
         : { batchRecordsMax: this.options.batchRecordsMax }),
       ...(this.options.batchRowsMax === undefined ? {} : { batchRowsMax: this.options.batchRowsMax }),
       ...(this.options.bookLimits === undefined ? {} : { bookLimits: this.options.bookLimits }),
+      ...(this.options.snapshotEveryCommands === undefined
+        ? {}
+        : { snapshotEveryCommands: this.options.snapshotEveryCommands }),
     };
     const worker = new Worker(workerEntry, { workerData: data, name: 'kinyu-exchange-projector' });
     this.worker = worker;

@@ -2,10 +2,13 @@
  * The projector's worker thread (started by ProjectorThread through worker-entry.mjs): runs the
  * ExecutionsProjector on its own event loop with its own small pool, so journal replay, row
  * building and the PostgreSQL round trips never take time from order entry on the main thread.
+ * With snapshotEveryCommands it also runs the SnapshotFollower that writes the exchange's snapshots,
+ * on its own timer: a failing database does not hold snapshots back, nor a failing disk the projector.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../platform/errors.ts';
 import { createPool } from '../../platform/sql/pool.ts';
+import { SnapshotFollower } from '../sequencer/index.ts';
 import { projectorLimits } from './limits.ts';
 import { ExecutionsProjector } from './projector.ts';
 import {
@@ -35,11 +38,15 @@ const log = (level: LogLevel, fields: Record<string, unknown>, message: string) 
 
 const opening = open();
 let stopRequested = false;
+const snapshots = snapshotLoop();
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'start':
-      void opening.then((projector) => projector?.start());
+      void opening.then((projector) => {
+        projector?.start();
+        if (projector) snapshots.start();
+      });
       return;
     case 'wake':
       void opening.then((projector) => projector?.wake());
@@ -88,7 +95,7 @@ async function open(): Promise<ExecutionsProjector | undefined> {
 
 async function stop(): Promise<void> {
   const projector = await opening;
-  await projector?.stop();
+  await Promise.all([projector?.stop(), snapshots.stop()]);
   await endPool();
   post({ type: 'stopped' });
   port.close();
@@ -100,4 +107,59 @@ async function endPool(): Promise<void> {
   await pool
     .end()
     .catch((error: unknown) => log('warn', { err: error }, 'closing the projector pool failed'));
+}
+
+/**
+ * Steps the SnapshotFollower every pollIntervalMs (at once again while it lags behind the durable
+ * seq). It is built on the first step, replaying from the newest snapshot; a failure is logged and
+ * retried after retryDelayMs with a follower built afresh.
+ */
+function snapshotLoop() {
+  const every = data.snapshotEveryCommands ?? 0;
+  let follower: SnapshotFollower | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  let started = false;
+  let stopped = false;
+  const durableSeq = () => readSeq(shared, sharedSlot.durableSeq);
+  const schedule = (delayMs: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = null;
+      running = step().then(schedule);
+    }, delayMs);
+  };
+  const step = async (): Promise<number> => {
+    try {
+      follower ??= new SnapshotFollower(data.dir, {
+        everyCommands: every,
+        durableSeq,
+        ...(data.bookLimits === undefined ? {} : { bookLimits: data.bookLimits }),
+      });
+      const seq = await follower.step();
+      if (seq !== null) log('info', { seq }, 'exchange snapshot written');
+      return follower.appliedSeq < durableSeq() ? 0 : (data.pollIntervalMs ?? projectorLimits.pollIntervalMs);
+    } catch (error) {
+      follower = null;
+      log(
+        'error',
+        { err: error },
+        'exchange snapshot failed; retrying (recovery replays a longer journal tail meanwhile)',
+      );
+      return projectorLimits.retryDelayMs;
+    }
+  };
+  return {
+    start() {
+      if (every === 0 || started) return;
+      started = true;
+      schedule(0);
+    },
+    /** Stops stepping and waits for a snapshot being written. */
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
 }

@@ -1,8 +1,9 @@
 /*
  * Public API of the exchange sequencer: the shell around the pure matching engine. It sequences
  * commands (one gap-free seq across symbols), journals them durably before acknowledging, applies
- * them to one book per symbol, snapshots all books every N commands, recovers a data directory
- * (snapshot + journal tail, torn tail truncated), verifies it, and lets a standby follow it.
+ * them to one book per symbol, snapshots all books every N commands (inline, or off the order-entry
+ * thread with a SnapshotFollower), recovers a data directory (snapshot + journal tail, torn tail
+ * truncated), verifies it, and lets a standby follow it.
  */
 export { BookSet, symbolProblem } from './book-set.ts';
 export { type Durability, JournalBacklogFullError, JournalFailedError, JournalWriter } from './journal.ts';
@@ -35,5 +36,6 @@ export {
   type SequencerOptions,
   type UnsequencedCommand,
 } from './sequencer.ts';
+export { SnapshotFollower, type SnapshotFollowerOptions } from './snapshot-follower.ts';
 export { type ExchangeSnapshot, listSnapshots, readSnapshot, snapshotFileName } from './snapshot-store.ts';
 export { Standby, type StandbyOptions } from './standby.ts';

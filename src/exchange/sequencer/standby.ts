@@ -5,6 +5,7 @@ import type { BookSet } from './book-set.ts';
 import { type JournalRecord, type JournalTail, scanJournal } from './journal-format.ts';
 import { sequencerLimits } from './limits.ts';
 import { journalFileName, recoverState } from './recovery.ts';
+import type { ExchangeSnapshot } from './snapshot-store.ts';
 
 export interface StandbyOptions {
   /** Poll interval of start(). Default 50 ms. */
@@ -31,6 +32,7 @@ export class Standby {
   private readonly journal: string;
   private offset: number;
   private seq: number;
+  private lastRecordOffset: number;
   private lag = 0;
   private tailValue: JournalTail = { kind: 'clean' };
   private timer: NodeJS.Timeout | null = null;
@@ -48,6 +50,7 @@ export class Standby {
     this.journal = join(dir, journalFileName);
     this.offset = state.journalEndOffset;
     this.seq = state.lastSeq;
+    this.lastRecordOffset = state.lastRecordOffset;
   }
 
   /** Seq of the last record applied. */
@@ -81,12 +84,25 @@ export class Standby {
     return this.books.symbols();
   }
 
-  /** Applies the complete records written since the last poll; returns how many. */
-  poll(): number {
+  /** The books as of `appliedSeq`, in the sequencer's snapshot form (for a snapshot file). */
+  snapshot(): ExchangeSnapshot {
+    return { seq: this.seq, lastRecordOffset: this.lastRecordOffset, books: this.books.snapshot() };
+  }
+
+  /**
+   * Applies the complete records written since the last poll, none beyond `seqMax` when given;
+   * returns how many.
+   */
+  poll(seqMax?: number): number {
     if (!existsSync(this.journal)) return 0;
     const scan = scanJournal(
       this.journal,
-      { fromOffset: this.offset, firstSeq: this.seq + 1, bytesMax: sequencerLimits.standbyPollBytesMax },
+      {
+        fromOffset: this.offset,
+        firstSeq: this.seq + 1,
+        bytesMax: sequencerLimits.standbyPollBytesMax,
+        ...(seqMax === undefined ? {} : { seqMax }),
+      },
       (record) => {
         const events = this.books.apply(record.symbol, record.command);
         this.options.onApplied?.(record, events);
@@ -94,6 +110,7 @@ export class Standby {
     );
     this.offset = scan.validEndOffset;
     this.seq = scan.lastSeq;
+    if (scan.records > 0) this.lastRecordOffset = scan.lastRecordOffset;
     this.tailValue = scan.tail;
     this.lag = scan.validEndOffset < scan.fileBytes && scan.tail.kind === 'clean' ? this.countAhead() : 0;
     return scan.records;

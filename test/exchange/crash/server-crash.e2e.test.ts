@@ -182,6 +182,8 @@ describe('exchange server crash during an order burst', () => {
     const verify = startKinyu(['exchange', 'verify', path.join(dataDir, 'exchange')], {});
     expect((await verify.exited).code).toBe(0);
     expect(verify.output()).toContain(status.stateHash);
+    // Written off the order-entry thread by the projector thread's snapshot follower.
+    expect(verify.output()).toMatch(/from snapshot [1-9]\d* \+/);
     expect(verify.output()).toMatch(/match: the journal and the snapshots agree/);
 
     await start();

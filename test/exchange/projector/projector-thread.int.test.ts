@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProjectorThread, readCheckpoint } from '../../../src/exchange/projector/index.ts';
-import { Sequencer } from '../../../src/exchange/sequencer/index.ts';
+import { listSnapshots, Sequencer, verifyDataDirectory } from '../../../src/exchange/sequencer/index.ts';
 import { defaultInstruments, ExchangeService, ExchangeStore } from '../../../src/exchange/service/index.ts';
 import { ManualClock } from '../../../src/platform/clock.ts';
 import { createLogger } from '../../../src/platform/log.ts';
@@ -50,10 +50,10 @@ describe('the executions projector on its own thread, behind a real sequencer an
     await db.drop();
   });
 
-  async function startExchange() {
+  async function startExchange(snapshotEveryCommands = 25) {
     const dir = tempDataDir();
     dirs.push(dir);
-    const sequencer = await Sequencer.open(dir, { durability: 'none', snapshotEveryCommands: 25 });
+    const sequencer = await Sequencer.open(dir, { durability: 'none', snapshotEveryCommands });
     const service = new ExchangeService({
       sequencer,
       store,
@@ -223,5 +223,28 @@ describe('the executions projector on its own thread, behind a real sequencer an
       ProjectorThread.open({ databaseUrl: db.url, dir: other.dir, durableSeq: 0 }),
     ).rejects.toMatchObject({ name: 'ProjectionAheadOfJournalError' });
     expect(await backends()).toBe(db.pool.totalCount);
+  });
+
+  it('writes the snapshots in the worker, up to the durable seq, when the sequencer writes none', async () => {
+    const { dir, service, sequencer } = await startExchange(0);
+    await trade(service, 10);
+    const thread = await openThread({
+      databaseUrl: db.url,
+      dir,
+      durableSeq: sequencer.lastSeq,
+      pollIntervalMs: 5,
+      snapshotEveryCommands: 15,
+      logger: capturedLogger().logger,
+    });
+    service.subscribe({ onSequenced: (result) => thread.setDurableSeq(result.seq) });
+    thread.start();
+    // Opened at seq 20 with no snapshot yet: one is due at once.
+    await vi.waitFor(() => expect(listSnapshots(dir).map((s) => s.seq)).toEqual([20]), { timeout: 5_000 });
+    await trade(service, 10);
+    // The next one once 15 more are durable: at seq 35 to 40, depending on when the worker steps.
+    await vi.waitFor(() => expect(listSnapshots(dir)[0]!.seq).toBeGreaterThanOrEqual(35), { timeout: 5_000 });
+    const [newest] = listSnapshots(dir);
+    expect(newest!.seq).toBeLessThanOrEqual(40);
+    expect(verifyDataDirectory(dir)).toMatchObject({ match: true, snapshotSeq: newest!.seq, lastSeq: 40 });
   });
 });
