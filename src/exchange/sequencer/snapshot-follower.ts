@@ -15,13 +15,13 @@ export interface SnapshotFollowerOptions {
 }
 
 /**
- * Writes the exchange's snapshots off the order-entry thread, the way LMAX's replicas do: its own
- * books follow the journal (a Standby) up to the acknowledged seq, and every `everyCommands`
+ * Writes the exchange's snapshots off the order-entry thread, as a replica would: its own books
+ * follow the journal (a Standby) up to the acknowledged seq, and every `everyCommands`
  * commands it writes them as a snapshot file, the same file the sequencer would write. Serializing
  * a book is the expensive part (about a second for a million resting orders on the main thread);
  * here it costs order entry nothing. The journal is fsynced first, so a snapshot is never ahead of
  * durable records, also with durability `none`. Reads the data directory and adds snapshot files;
- * never touches the journal.
+ * never writes the journal.
  */
 export class SnapshotFollower {
   private readonly standby: Standby;
