@@ -61,7 +61,10 @@ const readStreamSql = `SELECT ${eventColumns} FROM events
 // such transaction has ended, so no event can still appear below the returned checkpoint. Ordering by
 // global_position alone would skip an event whose transaction drew a lower position but committed
 // after a reader had passed a higher one. The filtered-out rows still come back (without their
-// JSON) so the checkpoint moves past them.
+// JSON) so the checkpoint moves past them. ORDER BY names the columns with their table: unqualified,
+// `transaction_id` would mean the text alias of the select list, and "1000" sorts before "999", so a
+// page spanning a power of ten of transaction ids came back out of order (the checkpoint, taken from
+// its last row, then fell behind events already handled, or ahead of ones not yet handled).
 const readAllSql = `SELECT event_id, stream_id, version, global_position,
     transaction_id::text AS transaction_id, type,
     CASE WHEN $4::text[] IS NULL OR type = ANY($4) THEN data END AS data,
@@ -70,7 +73,7 @@ const readAllSql = `SELECT event_id, stream_id, version, global_position,
   FROM events
   WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
     AND transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-  ORDER BY transaction_id, global_position
+  ORDER BY events.transaction_id, events.global_position
   LIMIT $3`;
 
 // Committed events past `from` that readAll may not return yet: an older transaction is still open.
@@ -78,7 +81,7 @@ const readAllSql = `SELECT event_id, stream_id, version, global_position,
 const heldBackSql = `SELECT 1 FROM events
   WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
     AND transaction_id >= (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-  ORDER BY transaction_id, global_position
+  ORDER BY events.transaction_id, events.global_position
   LIMIT 1`;
 
 interface EventRow {

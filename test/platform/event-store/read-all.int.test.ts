@@ -270,3 +270,27 @@ describe('readAll under random interleavings', () => {
     );
   });
 });
+
+describe('readAll across a power of ten of transaction ids', () => {
+  it('given events of transactions 9 and 10, which sort the other way round as text, then pages return them in transaction order, each once', async () => {
+    // PostgreSQL assigns transaction ids, so these two rows are written directly, below every real
+    // id (a cluster has used thousands by now): as if committed just before and just after the
+    // counter reached 10. The same happens at 1,000, 10,000, …: a CI run once crossed one.
+    const s = stream('xid-boundary');
+    const ids = [9n, 10n];
+    for (const [index, transactionId] of ids.entries()) {
+      await db.pool.query(
+        `INSERT INTO events (transaction_id, event_id, stream_id, version, type, data, recorded_at)
+         VALUES ($1::text::xid8, gen_random_uuid(), $2, $3, 'Happened', '{}', now())`,
+        [transactionId, s, index + 1],
+      );
+    }
+    const first = await store.readAll(startCheckpoint, 1);
+    const second = await store.readAll(first.checkpoint, 1);
+    expect([first, second].map((page) => [page.events[0]!.streamId, page.events[0]!.transactionId])).toEqual([
+      [s, 9n],
+      [s, 10n],
+    ]);
+    expect(compareCheckpoints(first.checkpoint, second.checkpoint)).toBe(-1);
+  });
+});
