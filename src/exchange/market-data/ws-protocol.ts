@@ -59,6 +59,7 @@ const ops = Object.keys(clientMessageSchemas) as ClientOp[];
 // Same options as the HTTP body validator: no coercion, every error reported.
 const ajv = new Ajv({
   coerceTypes: false,
+  verbose: true,
   allErrors: true,
   removeAdditional: false,
   useDefaults: true,

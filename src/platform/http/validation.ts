@@ -9,6 +9,8 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 function createAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({
     coerceTypes,
+    // Errors carry the offending value, so a JSON number sent for a string field can be told apart.
+    verbose: true,
     allErrors: true,
     removeAdditional: false,
     useDefaults: true,
@@ -63,6 +65,15 @@ function fieldError(error: ErrorObject, httpPart: string | undefined): FieldErro
         field: prefix + base,
         reason: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
       };
+    case 'type':
+      // A decimal (or id) sent as a JSON number: say how to send it instead.
+      if (params.type === 'string' && typeof error.data === 'number') {
+        return {
+          field: prefix + base,
+          reason: `must be a string, not the JSON number ${error.data}; send it quoted, e.g. "${error.data}"`,
+        };
+      }
+      return { field: prefix + base, reason: error.message ?? 'is not valid' };
     case 'minProperties':
       return {
         field: prefix + base,

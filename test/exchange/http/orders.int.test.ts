@@ -204,6 +204,10 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
           label,
         ).toContain(field);
     }
+    // A price sent as a JSON number is told how to send it.
+    expect((await place(firmA, { ...base, price: 221 })).json().errors).toEqual([
+      { field: 'price', reason: 'must be a string, not the JSON number 221; send it quoted, e.g. "221"' },
+    ]);
     // The band's edges are inside: 190.00 ± 10 % is 171.00 … 209.00.
     for (const price of ['171.00', '209.00']) {
       const edge = await place(firmA, { ...base, symbol: 'AAPL', price, quantity: 1, timeInForce: 'IOC' });

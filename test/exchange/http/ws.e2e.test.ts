@@ -310,7 +310,8 @@ describe('/v1/ws end to end', () => {
     client.send({ op: 'subscribe', channels: ['book.L2.NOPE'] });
     client.send({ op: 'order.cancel', id: 'x1', orderId: '5' });
     client.send({ op: 'ping', padding: 'x'.repeat(20_000) });
-    const errors = await client.collect((m) => m.type === 'error', 5);
+    client.send({ op: 'order.cancel', id: 'x2', orderId: 5 });
+    const errors = await client.collect((m) => m.type === 'error', 6);
     const problem = (i: number) =>
       errors[i]!.problem as { code: string; status: number; errors: { field: string }[] };
     expect(problem(0).code).toBe('malformed_json');
@@ -323,6 +324,14 @@ describe('/v1/ws end to end', () => {
     expect(
       errors.filter((m) => m.id === undefined).map((m) => (m.problem as { code: string }).code),
     ).toContain('payload_too_large');
+    expect(errors.find((m) => m.id === 'x2')).toMatchObject({
+      problem: {
+        code: 'validation_failed',
+        errors: [
+          { field: 'orderId', reason: 'must be a string, not the JSON number 5; send it quoted, e.g. "5"' },
+        ],
+      },
+    });
     client.ws.close();
   });
 

@@ -79,7 +79,7 @@ describe('HTTP kernel', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/things',
-      payload: { amount: 5, extra: true },
+      payload: { amount: 5, count: '7', extra: true },
     });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -92,7 +92,9 @@ describe('HTTP kernel', () => {
     expect(body.errors).toEqual(
       expect.arrayContaining([
         { field: 'name', reason: 'is required' },
-        { field: 'amount', reason: 'must be string' },
+        // A decimal sent as a JSON number is told how to send it; other type errors keep ajv's words.
+        { field: 'amount', reason: 'must be a string, not the JSON number 5; send it quoted, e.g. "5"' },
+        { field: 'count', reason: 'must be integer' },
         { field: 'extra', reason: 'is not a known field' },
       ]),
     );
