@@ -3,7 +3,9 @@
  * ExecutionsProjector on its own event loop with its own small pool, so journal replay, row
  * building and the PostgreSQL round trips never take time from order entry on the main thread.
  * With snapshotEveryCommands it also runs the SnapshotFollower that writes the exchange's snapshots,
- * on its own timer: a failing database does not hold snapshots back, nor a failing disk the projector.
+ * on its own timer once the projector has opened: from then on a failing database does not hold
+ * snapshots back, nor a failing disk the projector. A worker whose projector cannot open (PostgreSQL
+ * unreachable at start) ends and is restarted, and writes no snapshots until one opens.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../platform/errors.ts';
