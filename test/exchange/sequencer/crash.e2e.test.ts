@@ -10,10 +10,10 @@ import {
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
-import { takeWorkload } from './workload.ts';
+import { takeWorkload, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
-const seed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+const seed = workloadSeed;
 const childScript = join(import.meta.dirname, 'crash-child.ts');
 
 /** Runs the child until it has acknowledged at least `acksBeforeKill` commands, then SIGKILLs it. */

@@ -19,10 +19,10 @@ import {
 } from '../../../src/exchange/sequencer/index.ts';
 import { Prng } from '../../support/prng.ts';
 import { useTempDirs } from './temp-dir.ts';
-import { takeWorkload } from './workload.ts';
+import { takeWorkload, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
-const seed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+const seed = workloadSeed;
 
 function readAll(path: string): JournalRecord[] {
   const records: JournalRecord[] = [];

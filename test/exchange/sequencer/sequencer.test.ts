@@ -14,10 +14,10 @@ import {
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
-import { takeWorkload, type WorkloadItem } from './workload.ts';
+import { takeWorkload, type WorkloadItem, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
-const seed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+const seed = workloadSeed;
 
 /** Submits every item in bursts of `burst` concurrent submits. */
 async function run(sequencer: Sequencer, items: WorkloadItem[], burst = 64): Promise<SequencedResult[]> {

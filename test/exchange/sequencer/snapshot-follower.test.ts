@@ -8,10 +8,10 @@ import {
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
-import { takeWorkload } from './workload.ts';
+import { takeWorkload, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
-const seed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+const seed = workloadSeed;
 
 /** A primary that never snapshots itself, with `commands` of the seeded workload durable. */
 async function primaryWith(dir: string, commands: number): Promise<Sequencer> {

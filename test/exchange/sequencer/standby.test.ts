@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeRecord, journalFileName, Sequencer, Standby } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
-import { takeWorkload } from './workload.ts';
+import { takeWorkload, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
-const seed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+const seed = workloadSeed;
 
 describe(`standby (SEQUENCER_SEED=${seed})`, () => {
   it('follows the primary while it writes and ends at the same seq and state hash', async () => {

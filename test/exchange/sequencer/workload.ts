@@ -67,6 +67,9 @@ export function* workload(seed: number): Generator<WorkloadItem> {
   }
 }
 
+/** The seed of this run's workload: SEQUENCER_SEED, or one drawn from the clock (test names print it). */
+export const workloadSeed = Number(process.env.SEQUENCER_SEED ?? Date.now() % 1_000_000);
+
 /** The first `count` items of the seeded workload. */
 export function takeWorkload(seed: number, count: number): WorkloadItem[] {
   const out: WorkloadItem[] = [];
