@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../platform/errors.ts';
 import { createPool } from '../../platform/sql/pool.ts';
-import { SnapshotFollower } from '../sequencer/index.ts';
+import { snapshotLoop } from '../sequencer/index.ts';
 import { projectorLimits } from './limits.ts';
 import { ExecutionsProjector } from './projector.ts';
 import {
@@ -40,7 +40,21 @@ const log = (level: LogLevel, fields: Record<string, unknown>, message: string) 
 
 const opening = open();
 let stopRequested = false;
-const snapshots = snapshotLoop();
+const snapshots = snapshotLoop({
+  dir: data.dir,
+  everyCommands: data.snapshotEveryCommands ?? 0,
+  durableSeq: () => readSeq(shared, sharedSlot.durableSeq),
+  ...(data.bookLimits === undefined ? {} : { bookLimits: data.bookLimits }),
+  pollIntervalMs: data.pollIntervalMs ?? projectorLimits.pollIntervalMs,
+  retryDelayMs: projectorLimits.retryDelayMs,
+  onSnapshot: (seq) => log('info', { seq }, 'exchange snapshot written'),
+  onError: (error) =>
+    log(
+      'error',
+      { err: error },
+      'exchange snapshot failed; retrying (recovery replays a longer journal tail meanwhile)',
+    ),
+});
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
@@ -109,59 +123,4 @@ async function endPool(): Promise<void> {
   await pool
     .end()
     .catch((error: unknown) => log('warn', { err: error }, 'closing the projector pool failed'));
-}
-
-/**
- * Steps the SnapshotFollower every pollIntervalMs (at once again while it lags behind the durable
- * seq). It is built on the first step, replaying from the newest snapshot; a failure is logged and
- * retried after retryDelayMs with a follower built afresh.
- */
-function snapshotLoop() {
-  const every = data.snapshotEveryCommands ?? 0;
-  let follower: SnapshotFollower | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-  let started = false;
-  let stopped = false;
-  const durableSeq = () => readSeq(shared, sharedSlot.durableSeq);
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      running = step().then(schedule);
-    }, delayMs);
-  };
-  const step = async (): Promise<number> => {
-    try {
-      follower ??= new SnapshotFollower(data.dir, {
-        everyCommands: every,
-        durableSeq,
-        ...(data.bookLimits === undefined ? {} : { bookLimits: data.bookLimits }),
-      });
-      const seq = await follower.step();
-      if (seq !== null) log('info', { seq }, 'exchange snapshot written');
-      return follower.appliedSeq < durableSeq() ? 0 : (data.pollIntervalMs ?? projectorLimits.pollIntervalMs);
-    } catch (error) {
-      follower = null;
-      log(
-        'error',
-        { err: error },
-        'exchange snapshot failed; retrying (recovery replays a longer journal tail meanwhile)',
-      );
-      return projectorLimits.retryDelayMs;
-    }
-  };
-  return {
-    start() {
-      if (every === 0 || started) return;
-      started = true;
-      schedule(0);
-    },
-    /** Stops stepping and waits for a snapshot being written. */
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
 }

@@ -37,5 +37,6 @@ export {
   type UnsequencedCommand,
 } from './sequencer.ts';
 export { SnapshotFollower, type SnapshotFollowerOptions } from './snapshot-follower.ts';
+export { type SnapshotLoop, type SnapshotLoopOptions, snapshotLoop } from './snapshot-loop.ts';
 export { type ExchangeSnapshot, listSnapshots, readSnapshot, snapshotFileName } from './snapshot-store.ts';
 export { Standby, type StandbyOptions } from './standby.ts';
