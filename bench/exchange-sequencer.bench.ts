@@ -3,7 +3,10 @@
  *
  * Open-loop load on `Sequencer.submit` (one symbol, the `normal` cross-engine workload's commands in
  * order, decoded before timing) with the journal in a temp directory under the repo's `.tmp/` (the
- * real disk, not tmpfs), default snapshots (every 100,000 commands). Commands are sent on a 1 ms
+ * real disk, not tmpfs). Snapshots every 100,000 commands are taken as the server takes them: the
+ * sequencer writes none, and a snapshot loop on a worker thread of its own follows the journal up to
+ * the durable seq (exchange-sequencer-snapshots.ts; `SEQUENCER_SNAPSHOTS=inline` makes the
+ * sequencer write them on its own thread instead, as it did before the server moved them). Commands are sent on a 1 ms
  * timer at a fixed offered rate; each command's latency runs from its *scheduled* send time to its
  * durable acknowledgement (the submit promise resolving), so a sender that falls behind shows as
  * latency instead of hiding queueing (no coordinated omission). Exact percentiles from the sorted
@@ -17,9 +20,12 @@
 
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { decodeWorkload, type Workload, workloadKinds } from '../src/exchange/matching/bench-workload.ts';
+import { sharedSlot, sharedSlotCount, writeSeq } from '../src/exchange/projector/thread-protocol.ts';
 import { type Durability, Sequencer, type UnsequencedCommand } from '../src/exchange/sequencer/index.ts';
+import type { FromSnapshotThread, SnapshotThreadData } from './exchange-sequencer-snapshots.ts';
 import { grouped, loadLine, machineLine, percentile, repoRoot, sharedDataDir } from './exchange-support.ts';
 
 const peakRate = 215_000;
@@ -33,6 +39,8 @@ const tickMs = 1;
 const normalFile = 'orders_normal_s23_n1000000.bin.gz';
 const benchDir = sharedDataDir('matching-bench', [normalFile]);
 const tempRoot = path.join(repoRoot, '.tmp');
+const snapshotEveryCommands = 100_000;
+const snapshotsInline = process.env.SEQUENCER_SNAPSHOTS === 'inline';
 
 /** The workload's i-th message as a command without seq (the sequencer assigns it). */
 function commandAt(w: Workload, i: number): UnsequencedCommand {
@@ -71,12 +79,48 @@ interface Trial {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** Snapshot files written during the trial (by the snapshot thread, or inline). */
+  snapshots: number;
 }
 
 const held = (t: Trial) =>
   !t.stoppedEarly && t.failed === 0 && t.sent === t.scheduled && t.p99Ms <= p99BoundMs;
 
 let trialNumber = 0;
+
+/**
+ * Starts the snapshot thread on a trial's data directory and resolves once it steps. `stop()`
+ * stops it after the snapshot it is writing and resolves with the number of files it wrote.
+ */
+async function startSnapshotThread(dir: string) {
+  const shared = new SharedArrayBuffer(sharedSlotCount * BigInt64Array.BYTES_PER_ELEMENT);
+  const durable = new BigInt64Array(shared);
+  const workerData: SnapshotThreadData = { dir, everyCommands: snapshotEveryCommands, shared };
+  const worker = new Worker(new URL('./exchange-sequencer-snapshots.mjs', import.meta.url), { workerData });
+  let written = 0;
+  let stopped: () => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: FromSnapshotThread) => {
+      if (message.type === 'ready') resolve();
+      else if (message.type === 'snapshot') written++;
+      else if (message.type === 'stopped') stopped();
+      else console.error(`snapshot thread: ${message.message}`);
+    });
+  });
+  await ready;
+  return {
+    setDurableSeq: (seq: number) => writeSeq(durable, sharedSlot.durableSeq, seq),
+    async stop(): Promise<number> {
+      await new Promise<void>((resolve) => {
+        stopped = resolve;
+        worker.postMessage('stop');
+      });
+      await worker.terminate();
+      return written;
+    },
+  };
+}
 
 /** Offers `rate` commands/s for `seconds` to a fresh sequencer and measures every acknowledgement. */
 async function trial(
@@ -89,7 +133,11 @@ async function trial(
   const dir = path.join(tempRoot, `bench-sequencer-${process.pid}-${trialNumber++}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const sequencer = await Sequencer.open(dir, { durability });
+  const snapshotThread = snapshotsInline ? null : await startSnapshotThread(dir);
+  const sequencer = await Sequencer.open(dir, {
+    durability,
+    snapshotEveryCommands: snapshotsInline ? snapshotEveryCommands : 0,
+  });
   const scheduled = Math.min(w.count, Math.round(rate * seconds));
   const latencies = new Float64Array(scheduled);
   const intervalMs = 1000 / rate;
@@ -114,7 +162,9 @@ async function trial(
         const i = sent++;
         const scheduledAt = start + i * intervalMs;
         sequencer.submit('BENCH', commandAt(w, i)).then(
-          () => {
+          (result) => {
+            // As the server does for every result: the snapshot thread may follow up to here.
+            snapshotThread?.setDurableSeq(result.seq);
             lastAck = performance.now();
             latencies[acknowledged++] = lastAck - scheduledAt;
             settle();
@@ -130,7 +180,9 @@ async function trial(
     };
     tick();
   });
+  const inlineSnapshots = Math.floor(sequencer.lastSeq / snapshotEveryCommands);
   await sequencer.close();
+  const snapshots = snapshotThread ? await snapshotThread.stop() : inlineSnapshots;
   rmSync(dir, { recursive: true, force: true });
   const sorted = latencies.subarray(0, acknowledged).sort();
   return {
@@ -146,6 +198,7 @@ async function trial(
     p99Ms: percentile(sorted, 0.99),
     p999Ms: percentile(sorted, 0.999),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+    snapshots,
   };
 }
 
@@ -158,7 +211,7 @@ function describe(t: Trial): string {
   const failed = t.failed > 0 ? `, ${grouped(t.failed)} failed` : '';
   return (
     `offered ${grouped(t.offeredRate)}/s: ${grouped(t.throughput)} acks/s, latency p50 ${ms(t.p50Ms)} / ` +
-    `p99 ${ms(t.p99Ms)} / p99.9 ${ms(t.p999Ms)} / max ${ms(t.maxMs)} ms` +
+    `p99 ${ms(t.p99Ms)} / p99.9 ${ms(t.p999Ms)} / max ${ms(t.maxMs)} ms, ${t.snapshots} snapshot(s)` +
     `${stopped}${failed} → ${held(t) ? 'held' : 'not held'}`
   );
 }
@@ -187,6 +240,9 @@ async function main(): Promise<void> {
   console.log(machineLine());
   console.log(
     `journal directory: ${tempRoot} (real disk); hold = every command sent on schedule and p99 ≤ ${p99BoundMs} ms`,
+  );
+  console.log(
+    `snapshots every ${grouped(snapshotEveryCommands)} commands, ${snapshotsInline ? 'inline on the sequencer thread (SEQUENCER_SNAPSHOTS=inline)' : 'by a snapshot loop on its own thread, as the server takes them'}`,
   );
   const workload = decodeWorkload(gunzipSync(readFileSync(path.join(benchDir, normalFile))));
   // Warm-up (JIT, file system, heap size), not reported. After only 20,000 commands the first
