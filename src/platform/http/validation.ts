@@ -17,8 +17,26 @@ function createAjv(coerceTypes: boolean): Ajv {
     strict: false,
   });
   addFormats(ajv);
+  const rfc3339 = ajv.formats['date-time'] as { validate: (value: string) => boolean };
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (value) => rfc3339.validate(value) && isInstant(value),
+  });
   return ajv;
 }
+
+/**
+ * RFC 3339 accepts what no timestamp holds: a leap second (`23:59:60`, which Date.parse refuses)
+ * and year 0000 (which PostgreSQL refuses). A date-time field takes only instants that JavaScript
+ * and PostgreSQL both represent, so it never reaches a query as an Invalid Date or a 500.
+ */
+function isInstant(value: string): boolean {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= firstInstantMs && ms <= lastInstantMs;
+}
+
+const firstInstantMs = Date.parse('0001-01-01T00:00:00Z');
+const lastInstantMs = Date.parse('9999-12-31T23:59:59.999Z');
 
 /**
  * Bodies are validated without coercion (a JSON number is never taken for a decimal string);

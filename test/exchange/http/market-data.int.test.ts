@@ -159,6 +159,16 @@ describe('market data REST', () => {
     );
     expect(time.statusCode).toBe(400);
     expect(time.json().errors[0].field).toBe('querystring.startTime');
+    // RFC 3339 allows a leap second and year 0000; neither is an instant JS and PostgreSQL share.
+    for (const unrepresentable of ['2016-12-31T23:59:60Z', '0000-01-01T00:00:00Z']) {
+      const refused = await get(
+        `/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=${unrepresentable}&endTime=2026-03-02T11:00:00Z`,
+      );
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().errors).toEqual([
+        { field: 'querystring.startTime', reason: 'must match format "date-time"' },
+      ]);
+    }
     const backwards = await get(
       '/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=2026-03-02T11:00:00Z&endTime=2026-03-02T10:00:00Z',
     );

@@ -294,6 +294,11 @@ describe('exchange query routes', () => {
       );
       const reversed = await get(`/v1/execution?startTime=${to}&endTime=${from}`);
       expect(reversed.json().errors).toEqual([{ field: 'endTime', reason: 'must not be before startTime' }]);
+      const leapSecond = await get('/v1/execution?startTime=2016-12-31T23:59:60Z');
+      expect(leapSecond.statusCode).toBe(400);
+      expect(leapSecond.json().errors).toEqual([
+        { field: 'querystring.startTime', reason: 'must match format "date-time"' },
+      ]);
     });
 
     it('pages in sequence order without gaps or repeats', async () => {
