@@ -121,6 +121,8 @@ export class MarketDataHub {
   readonly #candlesPerSeriesMax: number;
   readonly sendBuffer: SendBufferLimits;
   #lastSeq: number;
+  /** The first update of the command being folded that could not be built (see #publish). */
+  #publishFailure: unknown = undefined;
   readonly metrics: {
     subscribers: Gauge;
     messagesSent: Counter;
@@ -175,6 +177,15 @@ export class MarketDataHub {
   onSequenced(result: SequencedResult): void {
     if (!(result.seq > this.#lastSeq)) fail(`result seq ${result.seq} after ${this.#lastSeq}`);
     this.#lastSeq = result.seq;
+    this.#fold(result);
+    const failure = this.#publishFailure;
+    if (failure !== undefined) {
+      this.#publishFailure = undefined;
+      throw failure;
+    }
+  }
+
+  #fold(result: SequencedResult): void {
     const market = this.#markets.get(result.symbol) ?? this.#seed(result.symbol);
     const changes = market.book.apply(result.seq, result.events);
     this.#publishBook(market, result.seq, changes);
@@ -216,6 +227,9 @@ export class MarketDataHub {
       const found = this.market(channel.symbol);
       if (!found) fail(`subscribe to ${channel.name} of an unlisted symbol`);
       if (subscriber.closed) return;
+      // Built before the channel is joined: if it throws, no update of a channel without its
+      // snapshot follows.
+      const data = snapshotData(channel, found.market, found.units);
       subscriber.channels.add(channel.name);
       const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
       this.#channelSubscribers.set(channel.name, set);
@@ -224,7 +238,7 @@ export class MarketDataHub {
         type: 'snapshot',
         channel: channel.name,
         seq: found.market.channelSeq(channel.name),
-        data: snapshotData(channel, found.market, found.units),
+        data,
       });
     }
   }
@@ -273,7 +287,15 @@ export class MarketDataHub {
     if (!subscribers || subscribers.size === 0) return;
     const units = this.#unitsOf(market.symbol);
     if (!units) fail(`subscribers on ${channel} of an unlisted symbol`);
-    const text = JSON.stringify({ type: 'update', channel, seq, prevSeq, data: data(units) });
+    let text: string;
+    try {
+      text = JSON.stringify({ type: 'update', channel, seq, prevSeq, data: data(units) });
+    } catch (error) {
+      // The channel's seq has moved on, so its subscribers see a gap at the next update and
+      // resync. The command's other channels still publish; onSequenced rethrows afterwards.
+      this.#publishFailure ??= error;
+      return;
+    }
     for (const subscriber of [...subscribers]) subscriber.sendText(text);
   }
 

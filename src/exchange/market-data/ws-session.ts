@@ -94,7 +94,13 @@ export class WsSession {
       this.#refuse(error, requestIdOf(value));
       return;
     }
-    this.#dispatch(message);
+    try {
+      this.#dispatch(message);
+    } catch (error) {
+      // A bug answering one message (a snapshot that cannot be built, say) is that message's
+      // internal_error, logged; it must never escape into the socket's event handler and end the process.
+      this.#sendError(error, requestIdOf(value));
+    }
   }
 
   /** The socket closed: detach from the hub. Order operations in flight still complete. */

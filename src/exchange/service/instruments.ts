@@ -98,7 +98,7 @@ export function defineInstrument(
   }
   const maxOrderQuantity = input.maxOrderQuantity ?? null;
   if (maxOrderQuantity !== null && Number.isSafeInteger(input.lotSize) && input.lotSize >= 1) {
-    const largest = input.lotSize * exchangeServiceLimits.quantityLotsMax;
+    const largest = input.lotSize * orderLotsMax(input.lotSize);
     if (
       !Number.isSafeInteger(maxOrderQuantity) ||
       maxOrderQuantity < input.lotSize ||
@@ -163,10 +163,12 @@ function rulesOf(definition: InstrumentDefinition, referenceTicks: number): Inst
     priceTicksMin = Math.max(1, Number(BigInt(referenceTicks) - deviation));
     priceTicksMax = Math.min(priceTicksMax, Number(BigInt(referenceTicks) + deviation));
   }
-  const quantityLotsMax =
+  const quantityLotsMax = Math.min(
+    orderLotsMax(definition.lotSize),
     definition.maxOrderQuantity === null
-      ? exchangeServiceLimits.quantityLotsMax
-      : Math.floor(definition.maxOrderQuantity / definition.lotSize);
+      ? Number.POSITIVE_INFINITY
+      : Math.floor(definition.maxOrderQuantity / definition.lotSize),
+  );
   return {
     priceTicksMin,
     priceTicksMax,
@@ -246,14 +248,19 @@ export function quantityToLots(terms: InstrumentTerms, quantity: number): Quanti
     return { ok: false, reason: 'not_on_lot', detail: `must be a multiple of the lot size ${lotSize}` };
   }
   const lots = quantity / lotSize;
-  if (lots > exchangeServiceLimits.quantityLotsMax) {
-    return {
-      ok: false,
-      reason: 'too_large',
-      detail: `must be at most ${lotSize * exchangeServiceLimits.quantityLotsMax}`,
-    };
+  const lotsMax = orderLotsMax(lotSize);
+  if (lots > lotsMax) {
+    return { ok: false, reason: 'too_large', detail: `must be at most ${lotSize * lotsMax}` };
   }
   return { ok: true, lots };
+}
+
+/** The most lots one order of this lot size may have: the engine's limit, and at most orderSharesMax shares. */
+export function orderLotsMax(lotSize: number): number {
+  return Math.min(
+    exchangeServiceLimits.quantityLotsMax,
+    Math.floor(exchangeServiceLimits.orderSharesMax / lotSize),
+  );
 }
 
 /** Units of 10^-priceScaleMax as a decimal string with `scale` places (scale ≤ priceScaleMax). */

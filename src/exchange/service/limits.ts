@@ -23,8 +23,14 @@ export const exchangeServiceLimits = {
   priceBandScaleMax: 4,
   /** Widest price band, in percent of the reference price. */
   priceBandPercentMax: 100,
-  /** Largest lot size in shares; with matchingLimits.quantityLotsMax it keeps shares below 2^53. */
+  /** Largest lot size in shares. */
   lotSizeMax: 1_000_000,
+  /**
+   * Largest order in shares (1,125,899,906). A book rests at most matchingLimits.restingOrdersMax
+   * orders, so with this every level's and side's total in shares (lots × lot size) is a safe
+   * integer: L2, L3 and BBO quantities are exact JSON numbers for any lot size.
+   */
+  orderSharesMax: Math.floor(Number.MAX_SAFE_INTEGER / matchingLimits.restingOrdersMax),
   /** Largest price in ticks (the engine's limit). */
   priceTicksMax: matchingLimits.priceTicksMax,
   /** Largest order quantity in lots (the engine's limit). */

@@ -2,9 +2,13 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
 import { type HubSocket, MarketDataHub, slowConsumerClose } from '../../../src/exchange/market-data/hub.ts';
+import { webSocketLimits } from '../../../src/exchange/market-data/limits.ts';
 import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
+import { WsSession } from '../../../src/exchange/market-data/ws-session.ts';
 import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
 import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+import { anonymous } from '../../../src/identity/domain/types.ts';
+import { systemClock } from '../../../src/platform/clock.ts';
 
 /** A socket that records what it was sent; the test moves `bufferedAmount` and completes writes. */
 class FakeSocket implements HubSocket {
@@ -285,5 +289,66 @@ describe('MarketDataHub fan-out', () => {
         data: { candles: [{ ...candle, startTime: '2026-01-05T00:00:00.000Z' }] },
       },
     ]);
+  });
+});
+
+describe('an update or snapshot that cannot be built', () => {
+  // A lot size no listed instrument may have (the service caps order shares so that book totals stay
+  // safe integers); here it makes a level of 8 lots overflow 2^53 shares, as a bug would.
+  const huge: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 2 ** 50 };
+  function hugeExchange() {
+    const ex = exchange();
+    return { ...ex, source: { ...ex.source, instrument: () => huge, instruments: () => [huge] } };
+  }
+
+  it("given one channel's update overflows, then the command's other channels still publish and onSequenced throws for the service to log", () => {
+    const ex = hugeExchange();
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    hub.subscribe(hub.connect(socket), channels('book.L2.AMZN', 'book.L3.AMZN'));
+    hub.onSequenced(ex.run(limit(1, 'sell', 10_050, 4)));
+    socket.sent.length = 0;
+
+    expect(() => hub.onSequenced(ex.run(limit(2, 'sell', 10_050, 4)))).toThrow(/overflows/);
+
+    expect(socket.sent).toEqual([
+      expect.objectContaining({ type: 'update', channel: 'book.L3.AMZN', seq: 2, prevSeq: 1 }),
+    ]);
+    // The L2 channel's seq moved on without an update: the next one shows the gap (prevSeq 2).
+    hub.onSequenced(ex.run({ type: 'cancel', orderId: 2 }));
+    expect(socket.sent.at(-2)).toMatchObject({ channel: 'book.L2.AMZN', seq: 3, prevSeq: 2 });
+  });
+
+  it('given a snapshot overflows, when a WebSocket subscribes, then that message gets internal_error, the channel is not joined and the session goes on', () => {
+    const ex = hugeExchange();
+    ex.run(limit(1, 'sell', 10_050, 4));
+    ex.run(limit(2, 'sell', 10_050, 4));
+    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    const logged: unknown[] = [];
+    const session = new WsSession(socket, anonymous, {
+      hub,
+      orders: {
+        placeOrder: async () => ({}),
+        cancelOrder: async () => ({}),
+        replaceOrder: async () => ({}),
+      },
+      authenticateApiKey: async () => anonymous,
+      clock: systemClock,
+      limits: webSocketLimits,
+      logError: (error) => logged.push(error),
+    });
+    const send = (message: unknown) => session.receive(Buffer.from(JSON.stringify(message)), false);
+
+    expect(() => send({ op: 'subscribe', channels: ['book.L2.AMZN'] })).not.toThrow();
+    send({ op: 'ping' });
+
+    expect(socket.sent).toEqual([
+      { type: 'subscribed', channels: ['book.L2.AMZN'] },
+      { type: 'error', problem: expect.objectContaining({ code: 'internal_error' }) },
+      { type: 'pong' },
+    ]);
+    expect(logged).toHaveLength(1);
+    expect(session.subscriber.channels.size).toBe(0);
   });
 });

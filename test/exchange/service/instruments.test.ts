@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { matchingLimits } from '../../../src/exchange/matching/index.ts';
 import {
   defineInstrument,
   type InstrumentInput,
@@ -147,6 +148,28 @@ describe('price and quantity conversion', () => {
     expect(quantityToLots(terms, 0)).toMatchObject({ ok: false, reason: 'malformed' });
     expect(quantityToLots(terms, 1.5)).toMatchObject({ ok: false, reason: 'malformed' });
     expect(quantityToLots(terms, 100 * 1_000_000_001)).toMatchObject({ ok: false, reason: 'too_large' });
+  });
+
+  it('caps an order at orderSharesMax shares, so that a full book level stays a safe integer of shares', () => {
+    const { orderSharesMax } = exchangeServiceLimits;
+    expect(orderSharesMax * matchingLimits.restingOrdersMax).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    const millions = given({ lotSize: 1_000_000 });
+    const lotsMax = Math.floor(orderSharesMax / 1_000_000);
+    expect(millions.rules.quantityLotsMax).toBe(lotsMax);
+    expect(quantityToLots(millions, lotsMax * 1_000_000)).toEqual({ ok: true, lots: lotsMax });
+    expect(quantityToLots(millions, (lotsMax + 1) * 1_000_000)).toEqual({
+      ok: false,
+      reason: 'too_large',
+      detail: `must be at most ${lotsMax * 1_000_000}`,
+    });
+    // With lot size 1 the engine's own limit (10^9 lots) is the lower one.
+    expect(given().rules.quantityLotsMax).toBe(matchingLimits.quantityLotsMax);
+    const tooLarge = defineInstrument({
+      ...usd,
+      lotSize: 1_000_000,
+      maxOrderQuantity: (lotsMax + 1) * 1_000_000,
+    });
+    expect(tooLarge).toMatchObject({ ok: false, errors: [{ field: 'maxOrderQuantity' }] });
   });
 });
 
