@@ -170,6 +170,7 @@ export async function startSystem(config: Config, options: StartOptions): Promis
         hooks: [identity.authPlugin],
         modules: [identity.routes, ...modules.flatMap((module) => module.routes ?? [])],
         callerOf,
+        rateLimitKeyOf: identity.knownCaller,
       });
       // Stopped first: no new requests, in-flight ones finish while the database is still there.
       stack.push({ name: 'http', stop: () => withTimeout(app.close(), config.shutdownTimeoutMs) });

@@ -30,6 +30,12 @@ export interface IdentityModule {
   routes: FastifyPluginAsyncTypebox;
   /** For WebSocket upgrades: the principal behind the handshake's credentials. */
   authenticateHandshake(headers: FastifyRequest['headers']): Promise<Principal>;
+  /**
+   * The rate-limit key of a request whose API key was verified recently (checked synchronously
+   * against the cache, before authentication runs), else undefined: the app then limits the request
+   * by its address, so inventing keys never buys a fresh allowance.
+   */
+  knownCaller(request: FastifyRequest): string | undefined;
 }
 
 /** Wires identity for the composition root. */
@@ -47,5 +53,11 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
       loginRateLimit: { max: rateLimitLoginMax, timeWindowMs: rateLimitWindowMs },
     }),
     authenticateHandshake: (headers) => authenticateHandshake(service, headers),
+    knownCaller(request) {
+      const apiKey = request.headers['x-api-key'];
+      if (typeof apiKey !== 'string' || !service.cachedApiKey(apiKey, request.raw.socket)) return undefined;
+      // Per key, not per member: the key's id part (kyu_<id>_<secret>), never the secret.
+      return `key:${apiKey.split('_').slice(0, 2).join('_')}`;
+    },
   };
 }

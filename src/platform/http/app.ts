@@ -41,6 +41,11 @@ export interface AppOptions {
   modules: FastifyPluginAsync[];
   /** The caller's identity for rate-limit and idempotency scopes; defaults to the client IP. */
   callerOf?: (request: FastifyRequest) => string;
+  /**
+   * The global rate limit's key for a request whose credentials are known before authentication
+   * (identity's `knownCaller`); every other request is limited per client address.
+   */
+  rateLimitKeyOf?: (request: FastifyRequest) => string | undefined;
   version?: string;
 }
 
@@ -101,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     global: true,
     max: options.rateLimit.max,
     timeWindow: options.rateLimit.windowMs,
-    keyGenerator: (request) => rateLimitKey(request),
+    keyGenerator: (request) => options.rateLimitKeyOf?.(request) ?? `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
       new AppError('rate_limited', `Rate limit of ${context.max} requests per ${context.after} exceeded`, {
         headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) },
@@ -117,13 +122,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerOperationalRoutes(app, options);
   for (const module of options.modules) await app.register(module);
   return app;
-}
-
-/** API keys are limited per key; everyone else per client address. */
-function rateLimitKey(request: FastifyRequest): string {
-  const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string') return `key:${apiKey.split('_').slice(0, 2).join('_')}`;
-  return `ip:${request.ip}`;
 }
 
 function installErrorHandling(app: FastifyInstance): void {

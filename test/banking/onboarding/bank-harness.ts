@@ -78,6 +78,7 @@ export async function createBankHarness(
     idempotencyTtlHours: 24,
     readiness: [],
     hooks: [identity.module.authPlugin],
+    rateLimitKeyOf: identity.module.knownCaller,
     modules: [identity.module.routes, ...bank.routes],
   });
   await createUser(identity.service, 'bank-admin', adminPassword, ['admin']);

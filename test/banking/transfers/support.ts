@@ -92,6 +92,7 @@ export async function startBankHarness(pool: Pool, options: HarnessOptions = {})
     idempotencyTtlHours: 24,
     readiness: [],
     hooks: [identity.authPlugin],
+    rateLimitKeyOf: identity.knownCaller,
     modules: [identity.routes, transfers.routes, admin.routes],
     callerOf: (request) =>
       request.principal?.kind === 'user' ? `user:${request.principal.userId}` : `ip:${request.ip}`,

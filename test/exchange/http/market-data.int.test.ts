@@ -77,6 +77,7 @@ describe('market data REST', () => {
       idempotencyTtlHours: 24,
       readiness: [],
       hooks: [identity.module.authPlugin],
+      rateLimitKeyOf: identity.module.knownCaller,
       modules: [marketDataRoutes({ hub, history: sqlCandleHistory(db.pool) })],
     });
     // A book with two bid levels and one ask; one trade.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestIdentity } from '../../identity/support.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import {
   adminHeader,
@@ -385,5 +386,44 @@ describe('order-entry rate limit', () => {
       (await exchange.app.inject({ method: 'POST', url: '/v1/order', headers: other, payload: order }))
         .statusCode,
     ).toBe(201);
+  });
+});
+
+describe('the global rate limit and invented API keys', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let exchange: TestExchange;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = tempDataDir();
+    // The API-key cache on, as in production: a key verified in the last second is known before auth.
+    const identity = createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } });
+    exchange = await startTestExchange(db, dataDir, { KINYU_RATE_LIMIT_MAX: '4' }, identity);
+  });
+  afterAll(async () => {
+    await exchange.stop();
+    await db.drop();
+    removeDir(dataDir);
+  });
+
+  it('given keys nobody issued, when each asks once, then they share their address’s allowance; a verified key has its own', async () => {
+    const admin = await adminHeader(exchange.app, exchange.identity, 'limit.admin');
+    const member = await memberHeader(exchange.app, admin, 'Desk', 'firm-l');
+    const instruments = (headers: Headers) =>
+      exchange.app.inject({ method: 'GET', url: '/v1/instruments', headers });
+    // The member's first request verifies its key (and counts against the address, like any unknown key).
+    expect((await instruments(member)).statusCode).toBe(200);
+    const invented = (n: number) => ({ 'x-api-key': `kyu_${'f'.repeat(15)}${n}_${'0'.repeat(43)}` });
+    const answers = [];
+    for (let n = 0; n < 5; n++) answers.push(await instruments(invented(n)));
+    // One allowance for all of them (the address's): it runs down and stays out.
+    const remaining = answers.map((a) => Number(a.headers['x-ratelimit-remaining']));
+    expect(remaining.slice(1)).toEqual(remaining.slice(1).map((_, i) => Math.max(0, remaining[0]! - i - 1)));
+    expect(answers.at(-1)!.statusCode).toBe(429);
+    // A key verified before is limited on its own, so the address's exhaustion does not stop it.
+    const own = await instruments(member);
+    expect(own.statusCode).toBe(200);
+    expect(own.headers['x-ratelimit-remaining']).toBe('3');
   });
 });

@@ -204,6 +204,7 @@ describe('/v1/ws end to end', () => {
       idempotencyTtlHours: 24,
       readiness: [],
       hooks: [identity.module.authPlugin],
+      rateLimitKeyOf: identity.module.knownCaller,
       modules: [
         marketDataRoutes({ hub: exchange.hub }),
         exchangeWebSocket({

@@ -72,6 +72,7 @@ export async function startTestExchange(
     hooks: [identity.module.authPlugin],
     modules: [identity.module.routes, ...(exchange.routes ?? [])],
     callerOf,
+    rateLimitKeyOf: identity.module.knownCaller,
   });
   await app.ready();
   return {
