@@ -44,6 +44,7 @@ export class WsSession {
   #principal: Principal;
   /** Order operations wait for an `auth` still being checked, so "auth then order" needs no round trip. */
   #authChecked: Promise<void> = Promise.resolve();
+  #authPending = false;
   #replies: Promise<void> = Promise.resolve();
   #pendingOrderOps = 0;
   #refused = 0;
@@ -146,13 +147,23 @@ export class WsSession {
   }
 
   #auth(apiKey: string): void {
+    // One check at a time: a socket cannot fan out key lookups faster than they are answered.
+    if (this.#authPending) {
+      this.#refuse(new AppError('conflict', 'An auth message is still being checked; wait for its answer'));
+      return;
+    }
+    this.#authPending = true;
     const checking = this.deps.authenticateApiKey(apiKey).then(
       (principal) => {
+        this.#authPending = false;
         this.#principal = principal;
         const member = principal.kind === 'member' ? principal.memberId : null;
         this.subscriber.send({ type: 'auth', member });
       },
-      (error: unknown) => this.#refuse(error),
+      (error: unknown) => {
+        this.#authPending = false;
+        this.#refuse(error);
+      },
     );
     this.#authChecked = this.#authChecked.then(() => checking);
   }
@@ -239,12 +250,19 @@ export class WsSession {
     }
   }
 
+  /**
+   * An error answering a message with an id (an order operation, or a refused one) keeps its place
+   * behind the order answers still pending, so answers come in the order the messages came.
+   */
   #sendError(error: unknown, id?: string): void {
-    this.subscriber.send({
-      type: 'error',
-      ...(id === undefined ? {} : { id }),
-      problem: this.#problem(error),
-    });
+    const reply = { type: 'error', ...(id === undefined ? {} : { id }), problem: this.#problem(error) };
+    if (id !== undefined && this.#pendingOrderOps > 0) {
+      this.#replies = this.#replies.then(() => {
+        this.subscriber.send(reply);
+      });
+      return;
+    }
+    this.subscriber.send(reply);
   }
 
   #problem(error: unknown): ProblemBody {

@@ -318,7 +318,7 @@ describe('/v1/ws end to end', () => {
     expect(problem(0).code).toBe('malformed_json');
     expect(problem(1)).toMatchObject({ code: 'validation_failed', status: 400, errors: [{ field: 'op' }] });
     expect(problem(2)).toMatchObject({ code: 'not_found', errors: [{ field: 'channels.0' }] });
-    // The order answer waits for any auth in flight, so the synchronous refusal may overtake it.
+    // The order answer waits for any auth in flight; the refusals without an id may overtake it.
     expect(errors.find((m) => m.id === 'x1')).toMatchObject({
       problem: { code: 'unauthenticated', status: 401 },
     });

@@ -7,7 +7,7 @@ import type { MarketInstrument } from '../../../src/exchange/market-data/views.t
 import { WsSession } from '../../../src/exchange/market-data/ws-session.ts';
 import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
 import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
-import { anonymous } from '../../../src/identity/domain/types.ts';
+import { anonymous, type Principal } from '../../../src/identity/domain/types.ts';
 import { systemClock } from '../../../src/platform/clock.ts';
 
 /** A socket that records what it was sent; the test moves `bufferedAmount` and completes writes. */
@@ -324,21 +324,7 @@ describe('an update or snapshot that cannot be built', () => {
     ex.run(limit(1, 'sell', 10_050, 4));
     ex.run(limit(2, 'sell', 10_050, 4));
     const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
-    const socket = new FakeSocket();
-    const logged: unknown[] = [];
-    const session = new WsSession(socket, anonymous, {
-      hub,
-      orders: {
-        placeOrder: async () => ({}),
-        cancelOrder: async () => ({}),
-        replaceOrder: async () => ({}),
-      },
-      authenticateApiKey: async () => anonymous,
-      clock: systemClock,
-      limits: webSocketLimits,
-      logError: (error) => logged.push(error),
-    });
-    const send = (message: unknown) => session.receive(Buffer.from(JSON.stringify(message)), false);
+    const { socket, session, send, logged } = wsSession(hub);
 
     expect(() => send({ op: 'subscribe', channels: ['book.L2.AMZN'] })).not.toThrow();
     send({ op: 'ping' });
@@ -350,5 +336,71 @@ describe('an update or snapshot that cannot be built', () => {
     ]);
     expect(logged).toHaveLength(1);
     expect(session.subscriber.channels.size).toBe(0);
+  });
+});
+
+/** A WsSession on a FakeSocket; order operations resolve when the test says so. */
+function wsSession(hub: MarketDataHub, principal: Principal = anonymous) {
+  const socket = new FakeSocket();
+  const logged: unknown[] = [];
+  const placing: Array<(order: unknown) => void> = [];
+  const keyChecks: Array<(principal: Principal) => void> = [];
+  const session = new WsSession(socket, principal, {
+    hub,
+    orders: {
+      placeOrder: (_member, input) => new Promise((resolve) => placing.push(() => resolve(input))),
+      cancelOrder: async () => ({}),
+      replaceOrder: async () => ({}),
+    },
+    authenticateApiKey: () => new Promise((resolve) => keyChecks.push(resolve)),
+    clock: systemClock,
+    limits: webSocketLimits,
+    logError: (error) => logged.push(error),
+  });
+  const send = (message: unknown) => session.receive(Buffer.from(JSON.stringify(message)), false);
+  return { socket, session, send, logged, placing, keyChecks };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('WebSocket answers', () => {
+  const member: Principal = { kind: 'member', memberId: 'm1', roles: ['member'], apiKeyName: 'k' };
+  const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '100.00', quantity: 1 };
+  const hub = () =>
+    new MarketDataHub({ source: exchange().source, metrics: new Registry(), startedAtMs: t0 });
+
+  it('given an order still pending, when a later order message is refused, then its error waits its turn', async () => {
+    const { socket, send, placing } = wsSession(hub(), member);
+    send({ op: 'order.new', id: 'r1', order });
+    send({ op: 'order.new', id: 'r2', order: { ...order, quantity: '1' } });
+    send({ op: 'order.new', id: 'r3', order });
+    await settle();
+    expect(socket.sent).toEqual([]);
+
+    placing[1]!(null);
+    await settle();
+    expect(socket.sent).toEqual([]);
+    placing[0]!(null);
+    await settle();
+
+    expect(socket.sent.map((m) => [(m as { type: string }).type, (m as { id: string }).id])).toEqual([
+      ['order', 'r1'],
+      ['error', 'r2'],
+      ['order', 'r3'],
+    ]);
+  });
+
+  it('checks one auth message at a time: another while one is checked is refused with conflict', async () => {
+    const { socket, send, keyChecks } = wsSession(hub());
+    send({ op: 'auth', apiKey: 'kyu_first' });
+    send({ op: 'auth', apiKey: 'kyu_second' });
+    expect(keyChecks).toHaveLength(1);
+    expect(socket.sent).toEqual([{ type: 'error', problem: expect.objectContaining({ code: 'conflict' }) }]);
+
+    keyChecks[0]!(member);
+    await settle();
+    send({ op: 'auth', apiKey: 'kyu_third' });
+    expect(keyChecks).toHaveLength(2);
+    expect(socket.sent.at(-1)).toEqual({ type: 'auth', member: 'm1' });
   });
 });
