@@ -231,8 +231,8 @@ export function exchangeQueryRoutes(deps: ExchangeQueryDeps): FastifyPluginAsync
         const filter = executionFilter(memberOf(request), request.query);
         const after = request.query.cursor === undefined ? null : decodeExecutionCursor(request.query.cursor);
         await readYourWrites(deps, reply);
-        const through = await executionExportEnd(deps.pool, filter, after, limit);
-        if (through) reply.header(nextCursorHeader, encodeCursor({ s: through.seq, i: through.id }));
+        const { through, more } = await executionExportEnd(deps.pool, filter, after, limit);
+        if (through && more) reply.header(nextCursorHeader, encodeCursor({ s: through.seq, i: through.id }));
         reply.type('text/csv; charset=utf-8');
         reply.header('content-disposition', 'attachment; filename="executions.csv"');
         return reply.send(Readable.from(csvLines(deps, filter, after, through, limit)));
@@ -275,6 +275,7 @@ async function* csvLines(
   rowsMax: number,
 ): AsyncGenerator<string> {
   yield csvRecord(executionCsvColumns);
+  if (through === null) return;
   let position = after;
   let sent = 0;
   while (sent < rowsMax) {

@@ -130,19 +130,29 @@ export async function listExecutions(
 }
 
 /**
- * Where a bounded export of `rowsMax` rows after `after` ends: the key of its last row when more
- * rows follow it, else null (the export reaches the end).
+ * Where a bounded export of `rowsMax` rows after `after` ends, fixed before it streams: the key of
+ * its last row (null when no row matches) and whether more rows follow it. The end is pinned even
+ * for the last part, so rows the projector commits while the file streams never push rows out of
+ * a part that has no cursor to continue from.
  */
 export async function executionExportEnd(
   db: Queryable,
   filter: ExecutionFilter,
   after: ExecutionKey | null,
   rowsMax: number,
-): Promise<ExecutionKey | null> {
+): Promise<{ through: ExecutionKey | null; more: boolean }> {
+  const params = executionParams(filter, after, null);
   const { rows } = await db.query<{ seq: bigint; id: string }>(
     `SELECT seq, id FROM exchange_executions WHERE ${executionWhere}
       ORDER BY seq, id OFFSET $10 LIMIT 2`,
-    [...executionParams(filter, after, null), rowsMax - 1],
+    [...params, rowsMax - 1],
   );
-  return rows.length === 2 ? { seq: Number(rows[0]!.seq), id: rows[0]!.id } : null;
+  if (rows.length === 2) return { through: { seq: Number(rows[0]!.seq), id: rows[0]!.id }, more: true };
+  const last = await db.query<{ seq: bigint; id: string }>(
+    `SELECT seq, id FROM exchange_executions WHERE ${executionWhere}
+      ORDER BY seq DESC, id DESC LIMIT 1`,
+    params,
+  );
+  const row = last.rows[0];
+  return { through: row ? { seq: Number(row.seq), id: row.id } : null, more: false };
 }

@@ -10,6 +10,7 @@ import {
 } from '../../../src/exchange/http/queries.ts';
 import { bookAccount } from '../../../src/exchange/orders/order-state.ts';
 import { ExecutionsProjector } from '../../../src/exchange/projector/index.ts';
+import { executionExportEnd, listExecutions } from '../../../src/exchange/projector/read-model.ts';
 import { Sequencer, type UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
 import { invalidCredentialError } from '../../../src/identity/access.ts';
 import type { MemberPrincipal } from '../../../src/identity/domain/types.ts';
@@ -377,6 +378,25 @@ describe('exchange query routes', () => {
       expect(csvField('say "hi"')).toBe('"say ""hi"""');
       expect(csvField('two\r\nlines')).toBe('"two\r\nlines"');
       expect(csvRecord(['x', 'y,z', 3])).toBe('x,"y,z",3\r\n');
+    });
+  });
+
+  // Last: it adds a trade, which the counts of the tests above do not expect.
+  it('pins the end of a CSV part before it streams: a trade committed meanwhile waits for the next export', async () => {
+    const filter = { member: 'alpha' };
+    const before = await listExecutions(db.pool, filter, null, 500, null);
+    const end = await executionExportEnd(db.pool, filter, null, 1_000);
+    expect(end).toEqual({ through: { seq: before.at(-1)!.seq, id: before.at(-1)!.id }, more: false });
+
+    await submit('AAPL', 'alpha', limit('alpha', 'sell', 10_500, 1));
+    await submit('AAPL', 'beta', limit('beta', 'buy', 10_500, 1));
+    await projector.catchUp();
+
+    expect(await listExecutions(db.pool, filter, null, 500, null)).toHaveLength(before.length + 1);
+    expect(await listExecutions(db.pool, filter, null, 1_000, end.through)).toEqual(before);
+    expect(await executionExportEnd(db.pool, { member: 'nobody' }, null, 10)).toEqual({
+      through: null,
+      more: false,
     });
   });
 });
