@@ -1,6 +1,12 @@
 import { fail } from './assert.ts';
 import { matchingLimits } from './limits.ts';
-import type { NewOrderCommand, RejectReason, ReplaceCommand } from './types.ts';
+import type {
+  CancelCommand,
+  ExpireDayOrdersCommand,
+  NewOrderCommand,
+  RejectReason,
+  ReplaceCommand,
+} from './types.ts';
 
 /*
  * State-free checks both books run before touching the book. Bad field values are business
@@ -63,13 +69,38 @@ function hasValidPrice(cmd: NewOrderCommand): boolean {
   return cmd.priceTicks !== undefined && isValidPrice(cmd.priceTicks);
 }
 
-// The union types make these unreachable from typed code; a wrong string is a caller bug.
-// Plain comparisons rather than Set lookups: this runs on every order in the hot path.
-function assertEnums(cmd: NewOrderCommand): void {
+/** A command field whose value must be one of its union type's strings. */
+export type CommandEnumField = 'type' | 'side' | 'orderType' | 'timeInForce' | 'stp';
+
+/** What `unknownEnumField` reads: a command's type and, for a new order, its enums (seq not needed). */
+export type CommandEnums =
+  | Pick<NewOrderCommand, 'type' | 'side' | 'orderType' | 'timeInForce' | 'stp'>
+  | Pick<CancelCommand | ReplaceCommand | ExpireDayOrdersCommand, 'type'>;
+
+/**
+ * The first field of `cmd` whose value is outside its union type (an unknown command type, side,
+ * order type, time in force or STP mode), or null. The sequencer refuses such a command before it
+ * takes a seq; the books assert on it. Plain comparisons rather than Set lookups and no
+ * allocation: this runs on every command in the hot path.
+ */
+export function unknownEnumField(cmd: CommandEnums): CommandEnumField | null {
+  switch (cmd.type) {
+    case 'new':
+      return unknownNewOrderField(cmd);
+    case 'cancel':
+    case 'replace':
+    case 'expire_day_orders':
+      return null;
+    default:
+      return 'type';
+  }
+}
+
+function unknownNewOrderField(cmd: Pick<NewOrderCommand, CommandEnumField>): CommandEnumField | null {
   const { side, orderType, timeInForce: tif, stp } = cmd;
-  if (side !== 'buy' && side !== 'sell') fail(`unknown side ${side}`);
-  if (orderType !== 'limit' && orderType !== 'market') fail(`unknown order type ${orderType}`);
-  if (tif !== 'GTC' && tif !== 'DAY' && tif !== 'IOC' && tif !== 'FOK') fail(`unknown time in force ${tif}`);
+  if (side !== 'buy' && side !== 'sell') return 'side';
+  if (orderType !== 'limit' && orderType !== 'market') return 'orderType';
+  if (tif !== 'GTC' && tif !== 'DAY' && tif !== 'IOC' && tif !== 'FOK') return 'timeInForce';
   if (
     stp !== undefined &&
     stp !== 'none' &&
@@ -77,6 +108,14 @@ function assertEnums(cmd: NewOrderCommand): void {
     stp !== 'cancel_oldest' &&
     stp !== 'cancel_both'
   ) {
-    fail(`unknown stp mode ${stp}`);
+    return 'stp';
   }
+  return null;
+}
+
+// The union types make this unreachable from typed code, and the sequencer refuses such a command
+// before journaling it: a wrong string here is a caller bug (or a journal from before that check).
+function assertEnums(cmd: NewOrderCommand): void {
+  const field = unknownNewOrderField(cmd);
+  if (field !== null) fail(`unknown ${field} ${String(cmd[field])}`);
 }

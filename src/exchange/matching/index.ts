@@ -4,6 +4,7 @@
  * for recovery and standby checks. Market data reads l1/l2/l3.
  */
 export { InvariantError } from './assert.ts';
+export { unknownEnumField } from './command-checks.ts';
 export { EventCollector, emitEvent } from './event-collector.ts';
 export { FastOrderBook } from './fast-book.ts';
 export { bookLimits, matchingLimits } from './limits.ts';

@@ -77,7 +77,10 @@ class HashWriter {
 
   number(value: number): void {
     if (this.count === hashBufferNumbers) this.flush();
-    this.numbers[this.count++] = value;
+    // `+ 0` turns -0 into 0 (and leaves every other value as it is). A -0 price or id passes the
+    // checks, and its float64 bits differ from 0's, but a snapshot (JSON) stores it as 0: without
+    // this, books restored from a snapshot would hash differently from the live ones.
+    this.numbers[this.count++] = value + 0;
   }
 
   text(value: string): void {

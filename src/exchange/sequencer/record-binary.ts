@@ -27,7 +27,8 @@ import type { CommandMeta, JournalRecord } from './journal-format.ts';
  *
  * Only what the types describe is stored; a field that is undefined is absent on decode, as with
  * JSON. A record this cannot represent exactly (an unknown enum string, a non-number quantity, a
- * string too long for its length field, …) is journaled as JSON instead — the reader takes both.
+ * string too long for its length field or with a lone surrogate, …) is journaled as JSON instead —
+ * the reader takes both.
  */
 
 export const binaryFormatByte = 0x01;
@@ -249,8 +250,8 @@ function stpModeCode(stp: StpMode): number {
 
 /**
  * Writes a length prefix of `prefixBytes` and `value` as UTF-8; returns the position after it, or -1
- * when it is longer than `bytesMax`. ASCII (every symbol and nearly every id) is copied by a loop,
- * which beats a native call for strings this short.
+ * when it is longer than `bytesMax` or not well-formed UTF-16. ASCII (every symbol and nearly every
+ * id) is copied by a loop, which beats a native call for strings this short.
  */
 function writeString(
   target: Buffer,
@@ -264,6 +265,9 @@ function writeString(
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     if (code >= 0x80) {
+      // UTF-8 has no lone surrogates: Buffer.write would store U+FFFD, and a replay would see
+      // another account or id (and state hash) than the live books. JSON keeps them as escapes.
+      if (!value.isWellFormed()) return -1;
       bytes = target.write(value, start, 'utf8');
       break;
     }

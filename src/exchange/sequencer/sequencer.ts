@@ -1,6 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BookCommand, BookEvent, BookLimits, NewOrderCommand, OrderBook } from '../matching/index.ts';
+import {
+  type BookCommand,
+  type BookEvent,
+  type BookLimits,
+  InvariantError,
+  type NewOrderCommand,
+  type OrderBook,
+  unknownEnumField,
+} from '../matching/index.ts';
 import { symbolProblem } from './book-set.ts';
 import { type Durability, JournalWriter } from './journal.ts';
 import type { CommandMeta } from './journal-format.ts';
@@ -52,9 +60,11 @@ function sequenceCommand(command: UnsequencedCommand, seq: number): BookCommand 
       };
     case 'expire_day_orders':
       return { type: 'expire_day_orders', seq };
-    default:
-      // Not a command type: journaled as given (as JSON) and left to the book to refuse.
-      return { ...(command as object), seq } as BookCommand;
+    default: {
+      // Unreachable: submit refuses an unknown command type before it takes a seq.
+      const unknown: never = command;
+      throw new InvariantError(`unknown command type ${String((unknown as { type: unknown }).type)}`);
+    }
   }
 }
 
@@ -97,6 +107,8 @@ export class Sequencer {
   private commandsSinceSnapshot = 0;
   private snapshotting: Promise<void> | null = null;
   private snapshotError: Error | null = null;
+  /** The durable promise of the last record submitted: a snapshot at lastSeq waits for it. */
+  private lastDurable: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly dir: string,
@@ -153,33 +165,34 @@ export class Sequencer {
   }
 
   /**
-   * Sequences, journals and applies one command. Throws (rejects) without using a seq when the
-   * symbol is invalid, the books are full, or the journal is failed or backlogged.
+   * Sequences, journals and applies one command; resolves once its record is durable. Never throws:
+   * rejects without using a seq when the symbol is invalid, the books are full, the command's type
+   * or an enum field (side, orderType, timeInForce, stp) is unknown (a RangeError naming it), the
+   * record is larger than recordPayloadBytesMax, or the journal is failed, closed or backlogged.
+   * Any other bad field is journaled and refused by the book as a named reject.
    */
   submit(symbol: string, command: UnsequencedCommand, meta?: CommandMeta): Promise<SequencedResult> {
-    const books = this.state.books;
+    const seq = this.seq + 1;
+    const offset = this.journal.endOffset;
+    let sequenced: BookCommand;
+    let durable: Promise<void>;
     try {
-      // A symbol that has a book was checked when the book was created.
-      if (books.book(symbol) === undefined) {
-        const problem = symbolProblem(symbol);
-        if (problem) throw new RangeError(problem);
-        if (!books.canApply(symbol)) throw new RangeError('booksMax books already exist');
-      }
-      this.journal.assertCanAppend();
+      this.checkBeforeSeq(symbol, command);
+      sequenced = sequenceCommand(command, seq);
+      // Throws, having taken nothing, when the journal cannot take the record.
+      durable = this.journal.appendCommand(seq, symbol, sequenced, meta);
     } catch (error) {
+      // Callers chain `.then().catch()` on submit: a synchronous throw would escape them.
       return Promise.reject(error);
     }
-    const seq = this.seq + 1;
-    const sequenced = sequenceCommand(command, seq);
-    const offset = this.journal.endOffset;
-    const durable = this.journal.appendCommand(seq, symbol, sequenced, meta);
     this.seq = seq;
     this.lastRecordOffset = offset;
+    this.lastDurable = durable;
     const result: SequencedResult = {
       seq,
       symbol,
       command: sequenced,
-      events: books.apply(symbol, sequenced),
+      events: this.state.books.apply(symbol, sequenced),
       meta,
     };
     this.maybeSnapshot(durable);
@@ -187,11 +200,11 @@ export class Sequencer {
     return durable.then(() => result);
   }
 
-  /** Writes a snapshot of the current books now (after the journal is synced up to them). */
+  /** Writes a snapshot of the current books now (once the journal holds their last seq durably). */
   async snapshotNow(): Promise<number> {
     while (this.snapshotting) await this.snapshotting;
     const seq = this.seq;
-    const writing = this.writeSnapshotAt(seq, this.lastRecordOffset);
+    const writing = this.writeSnapshotAt(seq, this.lastRecordOffset, this.lastDurable);
     this.snapshotting = writing.then(
       () => undefined,
       () => undefined,
@@ -211,18 +224,39 @@ export class Sequencer {
     if (this.snapshotError) throw this.snapshotError;
   }
 
+  /**
+   * Throws when the command must not take a seq: a symbol that has no book and may not get one, or
+   * a type or enum value outside the types, which the book asserts on (InvariantError) — journaled,
+   * it would throw again on every replay and the directory could never be opened.
+   */
+  private checkBeforeSeq(symbol: string, command: UnsequencedCommand): void {
+    const books = this.state.books;
+    // A symbol that has a book was checked when the book was created.
+    if (books.book(symbol) === undefined) {
+      const problem = symbolProblem(symbol);
+      if (problem) throw new RangeError(problem);
+      if (!books.canApply(symbol)) throw new RangeError('booksMax books already exist');
+    }
+    const field = unknownEnumField(command);
+    if (field !== null) {
+      const value = (command as unknown as Record<string, unknown>)[field];
+      throw new RangeError(`unknown ${field} '${String(value)}'`);
+    }
+  }
+
   private maybeSnapshot(durable: Promise<void>): void {
     if (this.snapshotEveryCommands === 0) return;
     this.commandsSinceSnapshot++;
     if (this.commandsSinceSnapshot < this.snapshotEveryCommands || this.snapshotting) return;
     this.commandsSinceSnapshot = 0;
     // The books are copied now, at this seq; the file is written once the journal holds this seq
-    // durably, so a snapshot is never ahead of the journal.
+    // durably, so a snapshot is never ahead of the journal. Its own record's promise, not an idle
+    // journal: under sustained load the journal is never idle.
     const seq = this.seq;
     const lastRecordOffset = this.lastRecordOffset;
     const books = this.state.books.snapshot();
     this.snapshotting = durable
-      .then(() => this.journal.sync())
+      .then(() => this.journal.syncWritten())
       .then(() => writeSnapshot(this.dir, { seq, lastRecordOffset, books }))
       .then(
         () => undefined,
@@ -236,9 +270,15 @@ export class Sequencer {
       });
   }
 
-  private async writeSnapshotAt(seq: number, lastRecordOffset: number): Promise<void> {
+  /** `durable` is the promise of the record with `seq` (resolved when nothing was submitted). */
+  private async writeSnapshotAt(
+    seq: number,
+    lastRecordOffset: number,
+    durable: Promise<void>,
+  ): Promise<void> {
     const books = this.state.books.snapshot();
-    await this.journal.sync();
+    await durable;
+    await this.journal.syncWritten();
     await writeSnapshot(this.dir, { seq, lastRecordOffset, books });
   }
 }

@@ -19,6 +19,11 @@ export interface StandbyOptions {
   startAtSeq?: number;
   /** Called with each record applied by poll() and the events the books produced for it. */
   onApplied?: (record: JournalRecord, events: BookEvent[]) => void;
+  /**
+   * Called when a poll run by start() throws (e.g. JournalCorruptError): the timer has stopped
+   * and `failure` holds the error. Without it the error would crash the process from the timer.
+   */
+  onError?: (error: Error) => void;
 }
 
 /**
@@ -36,6 +41,14 @@ export class Standby {
   private lag = 0;
   private tailValue: JournalTail = { kind: 'clean' };
   private timer: NodeJS.Timeout | null = null;
+  private failureValue: Error | null = null;
+  /**
+   * How far countAhead has read: the offset after the last complete record it saw and that
+   * record's seq. Seqs are gap-free, so the records ahead are countedSeq − appliedSeq, and the
+   * next count reads only the bytes after countedEndOffset.
+   */
+  private countedEndOffset: number;
+  private countedSeq: number;
 
   constructor(
     dir: string,
@@ -51,6 +64,8 @@ export class Standby {
     this.offset = state.journalEndOffset;
     this.seq = state.lastSeq;
     this.lastRecordOffset = state.lastRecordOffset;
+    this.countedEndOffset = this.offset;
+    this.countedSeq = this.seq;
   }
 
   /** Seq of the last record applied. */
@@ -116,10 +131,22 @@ export class Standby {
     return scan.records;
   }
 
-  /** Polls every pollIntervalMs until stop(). */
+  /**
+   * The error that stopped start()'s timer, or null. The books may then hold part of the failed
+   * poll's records beyond appliedSeq: build a new Standby rather than go on with this one.
+   */
+  get failure(): Error | null {
+    return this.failureValue;
+  }
+
+  /**
+   * Polls every pollIntervalMs until stop(), or until a poll throws: then the timer stops, the
+   * error is kept in `failure` and passed to `onError`. Throws that error if called again after.
+   */
   start(): void {
+    if (this.failureValue) throw this.failureValue;
     if (this.timer) return;
-    this.timer = setInterval(() => this.poll(), this.options.pollIntervalMs ?? 50);
+    this.timer = setInterval(() => this.pollOnTimer(), this.options.pollIntervalMs ?? 50);
   }
 
   stop(): void {
@@ -127,13 +154,31 @@ export class Standby {
     this.timer = null;
   }
 
-  // After a poll stopped at standbyPollBytesMax: counts (decodes, does not apply) the complete
-  // records still ahead, reading in bounded chunks.
+  private pollOnTimer(): void {
+    try {
+      this.poll();
+    } catch (error) {
+      this.stop();
+      this.failureValue = error instanceof Error ? error : new Error(String(error));
+      this.options.onError?.(this.failureValue);
+    }
+  }
+
+  // After a poll stopped at standbyPollBytesMax (or seqMax): counts the complete records still
+  // ahead. It decodes, without applying, only the bytes no earlier count read, so that catching up
+  // a long backlog reads each byte once here instead of the whole rest of the journal per poll.
   private countAhead(): number {
-    let count = 0;
-    scanJournal(this.journal, { fromOffset: this.offset, firstSeq: this.seq + 1 }, () => {
-      count++;
-    });
-    return count;
+    if (this.countedEndOffset < this.offset) {
+      this.countedEndOffset = this.offset;
+      this.countedSeq = this.seq;
+    }
+    const scan = scanJournal(
+      this.journal,
+      { fromOffset: this.countedEndOffset, firstSeq: this.countedSeq + 1 },
+      () => {},
+    );
+    this.countedEndOffset = scan.validEndOffset;
+    this.countedSeq = scan.lastSeq;
+    return this.countedSeq - this.seq;
   }
 }

@@ -160,6 +160,41 @@ describe(`journal record format (SEQUENCER_SEED=${seed})`, () => {
     expect(readAll(path)).toEqual(odd);
   });
 
+  it('falls back to JSON for a string with a lone surrogate, which UTF-8 cannot hold, and reads it back', () => {
+    const path = join(tempDir(), journalFileName);
+    const command: BookCommand = {
+      type: 'new',
+      seq: 1,
+      orderId: 1,
+      account: 'a\ud800',
+      side: 'buy',
+      orderType: 'limit',
+      priceTicks: 1,
+      quantityLots: 1,
+      timeInForce: 'GTC',
+    };
+    const lone: JournalRecord[] = [
+      { seq: 1, symbol: 'AAPL', command, meta: { time: 1, member: '\udc00', clientOrderId: 'ü\udbff' } },
+      {
+        seq: 2,
+        symbol: 'AAPL',
+        command: { type: 'cancel', seq: 2, orderId: 1 },
+        meta: { time: 2, member: 'm\ud83d' },
+      },
+      // A well-formed pair (an emoji) is UTF-8 like any other text: still binary.
+      {
+        seq: 3,
+        symbol: 'AAPL',
+        command: { type: 'cancel', seq: 3, orderId: 1 },
+        meta: { time: 3, member: '\ud83d\ude00' },
+      },
+    ];
+    const encoded = lone.map(encodeRecord);
+    expect(encoded.map((bytes) => bytes[8])).toEqual([0x7b, 0x7b, 0x01]);
+    writeFile(path, encoded);
+    expect(readAll(path)).toStrictEqual(lone);
+  });
+
   it('reads a journal written in the JSON format, also with binary records after it', async () => {
     const dir = tempDir();
     const items = takeWorkload(seed, 600);

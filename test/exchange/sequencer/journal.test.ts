@@ -192,6 +192,25 @@ describe('journal', () => {
     await second.close();
   });
 
+  it.each(['batch', 'record', 'none'] as const)(
+    'syncWritten (%s) resolves without waiting for later records, and refuses once closed',
+    async (durability) => {
+      const path = join(tempDir(), journalFileName);
+      const journal = await JournalWriter.open(path, 0, durability);
+      await journal.append(record(1)).durable;
+      let laterDurable = false;
+      const later = journal.append(record(2)).durable.then(() => {
+        laterDurable = true;
+      });
+      await journal.syncWritten();
+      // Nothing to do but in 'none' mode (an fdatasync): it never waits for a record still queued.
+      if (durability !== 'none') expect(laterDurable).toBe(false);
+      await later;
+      await journal.close();
+      await expect(journal.syncWritten()).rejects.toThrow(JournalFailedError);
+    },
+  );
+
   it('refuses to open a journal for appending anywhere but at its end', async () => {
     const path = join(tempDir(), journalFileName);
     await writeRecords(path, 3);

@@ -7,10 +7,15 @@ import {
   BookSet,
   DataDirectoryDamagedError,
   type ExchangeSnapshot,
+  JournalFailedError,
+  journalFileName,
   listSnapshots,
   recoverState,
   type SequencedResult,
   Sequencer,
+  scanJournal,
+  sequencerLimits,
+  type UnsequencedCommand,
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
@@ -38,6 +43,40 @@ function inMemoryHash(items: WorkloadItem[]): string {
   return books.stateHash();
 }
 
+/**
+ * Submits cancels, `perTurn` in every event-loop turn, so that the journal always has records
+ * waiting or in flight, until `until()` holds (checked at the start of each turn) or `commandsMax`
+ * were sent. Resolves with whether `until()` held while the load ran.
+ */
+function submitUntil(sequencer: Sequencer, until: () => boolean, commandsMax = 200_000): Promise<boolean> {
+  const perTurn = 50;
+  let sent = 0;
+  return new Promise((resolve, reject) => {
+    const turn = (): void => {
+      const held = until();
+      if (held || sent >= commandsMax) {
+        resolve(held);
+        return;
+      }
+      for (let i = 0; i < perTurn; i++, sent++) {
+        sequencer.submit('AAPL', { type: 'cancel', orderId: sent }).catch(reject);
+      }
+      setImmediate(turn);
+    };
+    turn();
+  });
+}
+
+const limitBuy = {
+  type: 'new',
+  account: 'a',
+  side: 'buy',
+  orderType: 'limit',
+  priceTicks: 100,
+  quantityLots: 1,
+  timeInForce: 'GTC',
+} as const;
+
 describe(`sequencer (SEQUENCER_SEED=${seed})`, () => {
   it('gives gap-free seqs across symbols and events carrying their seq', async () => {
     const sequencer = await Sequencer.open(tempDir(), { snapshotEveryCommands: 0 });
@@ -60,6 +99,155 @@ describe(`sequencer (SEQUENCER_SEED=${seed})`, () => {
     await expect(sequencer.submit('', { type: 'cancel', orderId: 1 })).rejects.toThrow(RangeError);
     expect((await sequencer.submit('OK', { type: 'cancel', orderId: 1 })).seq).toBe(1);
     await sequencer.close();
+  });
+
+  it('rejects an unknown command type or enum value without using a seq, so the directory still opens', async () => {
+    const dir = tempDir();
+    const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect((await sequencer.submit('AAPL', limitBuy)).seq).toBe(1);
+    const malformed: Array<[string, string, object]> = [
+      ['type', 'nuke', { type: 'nuke', orderId: 1 }],
+      ['side', 'BUY', { ...limitBuy, side: 'BUY' }],
+      ['side', 'undefined', { ...limitBuy, side: undefined }],
+      ['orderType', 'stop', { ...limitBuy, orderType: 'stop' }],
+      ['timeInForce', 'GTD', { ...limitBuy, timeInForce: 'GTD' }],
+      ['stp', 'cancel_all', { ...limitBuy, stp: 'cancel_all' }],
+    ];
+    for (const [field, value, command] of malformed) {
+      // On a symbol with a book and on one without: neither may get a seq or a book.
+      for (const symbol of ['AAPL', 'MSFT']) {
+        const submitted = sequencer.submit(symbol, command as UnsequencedCommand);
+        await expect(submitted).rejects.toThrow(RangeError);
+        await expect(submitted).rejects.toThrow(`unknown ${field} '${value}'`);
+      }
+    }
+    expect(sequencer.lastSeq).toBe(1);
+    expect(sequencer.symbols()).toEqual(['AAPL']);
+    expect((await sequencer.submit('AAPL', { type: 'cancel', orderId: 1 })).seq).toBe(2);
+    const live = sequencer.stateHash();
+    await sequencer.close();
+
+    const reopened = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect(reopened.lastSeq).toBe(2);
+    expect(reopened.stateHash()).toBe(live);
+    await reopened.close();
+  });
+
+  it('reports every failure before the seq as a rejected promise, never a synchronous throw', async () => {
+    const sequencer = await Sequencer.open(tempDir(), { snapshotEveryCommands: 0 });
+    const oversized = { time: 0, clientOrderId: 'z'.repeat(sequencerLimits.recordPayloadBytesMax) };
+    const failing: Array<[string, () => Promise<SequencedResult>, new (...args: never[]) => Error]> = [
+      [
+        'a record above recordPayloadBytesMax',
+        () => sequencer.submit('AAPL', { type: 'cancel', orderId: 1 }, oversized),
+        RangeError,
+      ],
+      ['no command at all', () => sequencer.submit('AAPL', null as unknown as UnsequencedCommand), TypeError],
+      ['a bad symbol', () => sequencer.submit('bad symbol', { type: 'cancel', orderId: 1 }), RangeError],
+    ];
+    for (const [why, submit, errorType] of failing) {
+      let submitted: Promise<SequencedResult> | undefined;
+      expect(() => {
+        submitted = submit();
+      }, why).not.toThrow();
+      await expect(submitted, why).rejects.toThrow(errorType);
+    }
+    expect(sequencer.lastSeq).toBe(0);
+    expect((await sequencer.submit('AAPL', { type: 'cancel', orderId: 1 })).seq).toBe(1);
+    await sequencer.close();
+    let afterClose: Promise<SequencedResult> | undefined;
+    expect(() => {
+      afterClose = sequencer.submit('AAPL', { type: 'cancel', orderId: 2 });
+    }).not.toThrow();
+    await expect(afterClose).rejects.toThrow(JournalFailedError);
+  });
+
+  it('keeps lone surrogates in accounts and meta, so replay gives the live state hash', async () => {
+    const dir = tempDir();
+    const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    // Two accounts that differ only in their lone surrogate: live, STP does not see a self-trade.
+    // Stored as U+FFFD both would be one account, and the replay would cancel instead of trade.
+    const results = [
+      await sequencer.submit(
+        'S',
+        { ...limitBuy, account: '\ud800', side: 'sell', stp: 'cancel_newest' },
+        { time: 1, member: 'm\udc00', clientOrderId: 'c\ud800x' },
+      ),
+      await sequencer.submit(
+        'S',
+        { ...limitBuy, account: '\udc00', stp: 'cancel_newest' },
+        { time: 2, member: 'm\ud801', clientOrderId: '\udfff' },
+      ),
+      await sequencer.submit('S', { ...limitBuy, account: 'é\ud801', priceTicks: 99 }),
+    ];
+    expect(results[1]!.events.map((event) => event.type)).toContain('trade');
+    const live = sequencer.stateHash();
+    await sequencer.close();
+
+    const journaled: Array<Pick<SequencedResult, 'command' | 'meta'>> = [];
+    scanJournal(join(dir, journalFileName), { fromOffset: 0, firstSeq: 1 }, (record) => {
+      journaled.push({ command: record.command, meta: record.meta });
+    });
+    expect(journaled).toEqual(results.map(({ command, meta }) => ({ command, meta })));
+    const reopened = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect(reopened.stateHash()).toBe(live);
+    await reopened.close();
+    expect(verifyDataDirectory(dir)).toMatchObject({ stateHash: live, match: true });
+  });
+
+  it('hashes a -0 price or order id as 0, so recovery from a snapshot (JSON) gives the live hash', async () => {
+    const dir = tempDir();
+    const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    const negativeZero = [
+      await sequencer.submit('Z', { ...limitBuy, orderId: -0, priceTicks: -0 }),
+      await sequencer.submit('Z', { ...limitBuy, priceTicks: -0, quantityLots: 2 }),
+    ];
+    for (const result of negativeZero) expect(result.events[0]!.type).toBe('accepted');
+    await sequencer.submit('Z', { ...limitBuy, side: 'sell', priceTicks: 5 });
+    await sequencer.snapshotNow();
+    const live = sequencer.stateHash();
+    await sequencer.close();
+
+    const reopened = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect(reopened.recovery.snapshotSeq).toBe(3);
+    expect(reopened.stateHash()).toBe(live);
+    await reopened.close();
+    expect(verifyDataDirectory(dir)).toMatchObject({ snapshotSeq: 3, stateHash: live, match: true });
+  });
+
+  it.each(['batch', 'none'] as const)(
+    'writes inline snapshots while submits never let the journal go idle (%s mode)',
+    async (durability) => {
+      const dir = tempDir();
+      const sequencer = await Sequencer.open(dir, { durability, snapshotEveryCommands: 100 });
+      let recordsWaiting = 0;
+      const written = await submitUntil(sequencer, () => {
+        recordsWaiting = sequencer.pendingRecords;
+        return listSnapshots(dir).length > 0;
+      });
+      expect(written).toBe(true);
+      // Records were still waiting for their write when the snapshot was found.
+      expect(recordsWaiting).toBeGreaterThan(0);
+      await sequencer.close();
+      expect(verifyDataDirectory(dir).match).toBe(true);
+    },
+  );
+
+  it('snapshotNow completes while submits never let the journal go idle', async () => {
+    const dir = tempDir();
+    const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    await sequencer.submit('AAPL', limitBuy);
+    let snapshotSeq: number | null = null;
+    let turns = 0;
+    const written = await submitUntil(sequencer, () => {
+      // Asked for once the load is running.
+      if (++turns === 3) void sequencer.snapshotNow().then((seq) => (snapshotSeq = seq));
+      return snapshotSeq !== null;
+    });
+    expect(written).toBe(true);
+    expect(listSnapshots(dir).map((snapshot) => snapshot.seq)).toEqual([snapshotSeq]);
+    await sequencer.close();
+    expect(verifyDataDirectory(dir)).toMatchObject({ snapshotSeq, match: true });
   });
 
   it('snapshot + replay reproduce the live state hash after a few thousand random commands', async () => {

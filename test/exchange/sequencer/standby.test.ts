@@ -1,12 +1,37 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeRecord, journalFileName, Sequencer, Standby } from '../../../src/exchange/sequencer/index.ts';
+import {
+  encodeRecord,
+  JournalCorruptError,
+  journalFileName,
+  Sequencer,
+  Standby,
+  scanJournal,
+} from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
 import { takeWorkload, workloadSeed } from './workload.ts';
 
 const tempDir = useTempDirs();
 const seed = workloadSeed;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Gives the record with `seq` an unknown format byte and a CRC that matches it: what a broken
+ * writer leaves, which a reader must refuse (JournalCorruptError) rather than treat as a torn tail.
+ */
+function breakRecord(path: string, seq: number): void {
+  const starts: number[] = [0];
+  scanJournal(path, { fromOffset: 0, firstSeq: 1 }, (_record, endOffset) => starts.push(endOffset));
+  const at = starts[seq - 1]!;
+  const bytes = readFileSync(path);
+  const payload = bytes.subarray(at + 8, at + 8 + bytes.readUInt32LE(at));
+  payload[0] = 0x02;
+  bytes.writeUInt32LE(crc32(payload), at + 4);
+  writeFileSync(path, bytes);
+}
 
 describe(`standby (SEQUENCER_SEED=${seed})`, () => {
   it('follows the primary while it writes and ends at the same seq and state hash', async () => {
@@ -64,5 +89,27 @@ describe(`standby (SEQUENCER_SEED=${seed})`, () => {
     expect(standby.poll()).toBe(1);
     expect(standby.appliedSeq).toBe(2);
     expect(standby.symbols()).toEqual(['AAPL', 'MSFT']);
+  });
+
+  it('when a timer poll meets a corrupt record, stops the timer, keeps the error and passes it to onError', async () => {
+    const dir = tempDir();
+    const primary = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    await Promise.all(takeWorkload(seed, 30).map((item) => primary.submit(item.symbol, item.command)));
+    await primary.close();
+    const errors: Error[] = [];
+    const standby = new Standby(dir, { startAtSeq: 0, pollIntervalMs: 5, onError: (e) => errors.push(e) });
+    standby.start();
+    // Before the first tick: the record in the middle of the ones the standby has yet to read.
+    breakRecord(join(dir, journalFileName), 15);
+    const deadline = Date.now() + 5000;
+    while (errors.length === 0 && Date.now() < deadline) await sleep(5);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(JournalCorruptError);
+    expect(standby.failure).toBe(errors[0]);
+    // The timer is stopped: no further poll, no further error.
+    await sleep(30);
+    expect(errors).toHaveLength(1);
+    // Its books may hold part of the failed poll: it refuses to start again.
+    expect(() => standby.start()).toThrow(JournalCorruptError);
   });
 });
