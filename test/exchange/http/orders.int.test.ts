@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestIdentity } from '../../identity/support.ts';
+import { createTestIdentity, type TestIdentity } from '../../identity/support.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import {
   adminHeader,
@@ -326,22 +326,10 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
 });
 
 describe('order-entry rate limit', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let exchange: TestExchange;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    dataDir = tempDataDir();
-    exchange = await startTestExchange(db, dataDir, { KINYU_EXCHANGE_ORDER_RATE_MAX: '3' });
-  });
-  afterAll(async () => {
-    await exchange.stop();
-    await db.drop();
-    removeDir(dataDir);
-  });
+  const exchangeOf = exchangeForDescribe({ KINYU_EXCHANGE_ORDER_RATE_MAX: '3' });
 
   it('given a member at its allowance, when it sends one more order request by any key, then 429 problem+json', async () => {
+    const exchange = exchangeOf();
     const admin = await adminHeader(exchange.app, exchange.identity, 'rate.admin');
     const desk1 = await memberHeader(exchange.app, admin, 'Desk 1', 'firm-r');
     const desk2 = await memberHeader(exchange.app, admin, 'Desk 2', 'firm-r');
@@ -390,24 +378,13 @@ describe('order-entry rate limit', () => {
 });
 
 describe('the global rate limit and invented API keys', () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let exchange: TestExchange;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    dataDir = tempDataDir();
-    // The API-key cache on, as in production: a key verified in the last second is known before auth.
-    const identity = createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } });
-    exchange = await startTestExchange(db, dataDir, { KINYU_RATE_LIMIT_MAX: '4' }, identity);
-  });
-  afterAll(async () => {
-    await exchange.stop();
-    await db.drop();
-    removeDir(dataDir);
-  });
+  // The API-key cache on, as in production: a key verified in the last second is known before auth.
+  const exchangeOf = exchangeForDescribe({ KINYU_RATE_LIMIT_MAX: '4' }, (db) =>
+    createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } }),
+  );
 
   it('given keys nobody issued, when each asks once, then they share their address’s allowance; a verified key has its own', async () => {
+    const exchange = exchangeOf();
     const admin = await adminHeader(exchange.app, exchange.identity, 'limit.admin');
     const member = await memberHeader(exchange.app, admin, 'Desk', 'firm-l');
     const instruments = (headers: Headers) =>
@@ -427,3 +404,24 @@ describe('the global rate limit and invented API keys', () => {
     expect(own.headers['x-ratelimit-remaining']).toBe('3');
   });
 });
+
+/** An exchange on a fresh database, started before the calling describe's tests and removed after. */
+function exchangeForDescribe(
+  env: Record<string, string>,
+  identityOf?: (db: TestDatabase) => TestIdentity,
+): () => TestExchange {
+  let db: TestDatabase;
+  let dataDir: string;
+  let exchange: TestExchange;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = tempDataDir();
+    exchange = await startTestExchange(db, dataDir, env, identityOf?.(db));
+  });
+  afterAll(async () => {
+    await exchange.stop();
+    await db.drop();
+    removeDir(dataDir);
+  });
+  return () => exchange;
+}
