@@ -35,6 +35,8 @@ function isInstant(value: string): boolean {
   return Number.isFinite(ms) && ms >= firstInstantMs && ms <= lastInstantMs;
 }
 
+const dateTimeReason =
+  'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-02T09:00:00Z (years 0001 to 9999, no leap second)';
 const firstInstantMs = Date.parse('0001-01-01T00:00:00Z');
 const lastInstantMs = Date.parse('9999-12-31T23:59:59.999Z');
 
@@ -91,6 +93,16 @@ function fieldError(error: ErrorObject, httpPart: string | undefined): FieldErro
           reason: `must be a string, not the JSON number ${error.data}; send it quoted, e.g. "${error.data}"`,
         };
       }
+      // A whole number sent as a JSON string ("quantity": "10"): the other way round.
+      if (params.type === 'integer' && typeof error.data === 'string' && error.data.length <= 20) {
+        return {
+          field: prefix + base,
+          reason: `must be an integer, not the string ${JSON.stringify(error.data)}; send it unquoted, e.g. 10`,
+        };
+      }
+      return { field: prefix + base, reason: error.message ?? 'is not valid' };
+    case 'format':
+      if (params.format === 'date-time') return { field: prefix + base, reason: dateTimeReason };
       return { field: prefix + base, reason: error.message ?? 'is not valid' };
     case 'minProperties':
       return {

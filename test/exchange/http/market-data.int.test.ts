@@ -167,7 +167,11 @@ describe('market data REST', () => {
       );
       expect(refused.statusCode).toBe(400);
       expect(refused.json().errors).toEqual([
-        { field: 'querystring.startTime', reason: 'must match format "date-time"' },
+        {
+          field: 'querystring.startTime',
+          reason:
+            'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-02T09:00:00Z (years 0001 to 9999, no leap second)',
+        },
       ]);
     }
     const backwards = await get(

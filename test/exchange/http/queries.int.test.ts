@@ -298,7 +298,11 @@ describe('exchange query routes', () => {
       const leapSecond = await get('/v1/execution?startTime=2016-12-31T23:59:60Z');
       expect(leapSecond.statusCode).toBe(400);
       expect(leapSecond.json().errors).toEqual([
-        { field: 'querystring.startTime', reason: 'must match format "date-time"' },
+        {
+          field: 'querystring.startTime',
+          reason:
+            'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-02T09:00:00Z (years 0001 to 9999, no leap second)',
+        },
       ]);
     });
 

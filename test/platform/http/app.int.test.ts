@@ -92,9 +92,9 @@ describe('HTTP kernel', () => {
     expect(body.errors).toEqual(
       expect.arrayContaining([
         { field: 'name', reason: 'is required' },
-        // A decimal sent as a JSON number is told how to send it; other type errors keep ajv's words.
+        // A decimal sent as a JSON number, or a whole number sent as a string, is told how to send it.
         { field: 'amount', reason: 'must be a string, not the JSON number 5; send it quoted, e.g. "5"' },
-        { field: 'count', reason: 'must be integer' },
+        { field: 'count', reason: 'must be an integer, not the string "7"; send it unquoted, e.g. 10' },
         { field: 'extra', reason: 'is not a known field' },
       ]),
     );
