@@ -13,8 +13,7 @@ import {
 type Headers = Record<string, string>;
 
 describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
-  let db: TestDatabase;
-  let dataDir: string;
+  const exchangeOf = exchangeForDescribe({});
   let exchange: TestExchange;
   let admin: Headers;
   let firmA: Headers;
@@ -22,18 +21,11 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
   let firmB: Headers;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dataDir = tempDataDir();
-    exchange = await startTestExchange(db, dataDir);
+    exchange = exchangeOf();
     admin = await adminHeader(exchange.app, exchange.identity, 'exchange.admin');
     firmA = await memberHeader(exchange.app, admin, 'Firm A desk 1', 'firm-a');
     firmA2 = await memberHeader(exchange.app, admin, 'Firm A desk 2', 'firm-a');
     firmB = await memberHeader(exchange.app, admin, 'Firm B', 'firm-b');
-  });
-  afterAll(async () => {
-    await exchange.stop();
-    await db.drop();
-    removeDir(dataDir);
   });
 
   const place = (headers: Headers, payload: Record<string, unknown>) =>
