@@ -2,7 +2,13 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync } from 'node:
 import { join } from 'node:path';
 import type { BookLimits } from '../matching/index.ts';
 import { BookSet } from './book-set.ts';
-import { JournalCorruptError, type JournalScan, type JournalTail, scanJournal } from './journal-format.ts';
+import {
+  JournalCorruptError,
+  type JournalRecord,
+  type JournalScan,
+  type JournalTail,
+  scanJournal,
+} from './journal-format.ts';
 import { listSnapshots, readSnapshot, type SnapshotProblem } from './snapshot-store.ts';
 
 /** The journal's file name inside a data directory (one file, no segments). */
@@ -27,6 +33,11 @@ export interface RecoveredState {
   lastRecordOffset: number;
   /** End of the valid records: where a writer continues (after truncating). */
   journalEndOffset: number;
+  /**
+   * The latest `meta.time` of the records read (the snapshot's own last record included), or 0: the
+   * sequencer never stamps a command earlier than this, so time never goes back in seq order.
+   */
+  lastTimeMs: number;
   journalBytes: number;
   tail: JournalTail;
 }
@@ -51,6 +62,11 @@ export function recoverState(
   const journal = join(dir, journalFileName);
   const seqMax = options.atMostSeq ?? Number.POSITIVE_INFINITY;
   const skippedSnapshots: RecoveredState['skippedSnapshots'] = [];
+  let lastTimeMs = 0;
+  const seeTime = (record: JournalRecord) => {
+    const time = record.meta?.time ?? 0;
+    if (time > lastTimeMs) lastTimeMs = time;
+  };
   for (const { seq, file } of listSnapshots(dir)) {
     if (seq > seqMax) continue;
     const snapshot = readSnapshot(join(dir, file));
@@ -63,19 +79,20 @@ export function recoverState(
       continue;
     }
     const books = BookSet.restore(snapshot.books, limits);
-    const scan = replayAfterSnapshot(journal, books, snapshot, file, seqMax);
-    return { books, snapshotSeq: snapshot.seq, skippedSnapshots, ...summary(scan) };
+    const scan = replayAfterSnapshot(journal, books, snapshot, file, seqMax, seeTime);
+    return { books, snapshotSeq: snapshot.seq, skippedSnapshots, lastTimeMs, ...summary(scan) };
   }
   const books = new BookSet(limits);
-  const scan = replayFromZero(journal, books, seqMax);
-  return { books, snapshotSeq: null, skippedSnapshots, ...summary(scan) };
+  const scan = replayFromZero(journal, books, seqMax, seeTime);
+  return { books, snapshotSeq: null, skippedSnapshots, lastTimeMs, ...summary(scan) };
 }
 
-/** Applies every journal record to `books` (fresh ones). */
+/** Applies every journal record to `books` (fresh ones), showing each to `see`. */
 export function replayFromZero(
   journal: string,
   books: BookSet,
   seqMax = Number.POSITIVE_INFINITY,
+  see: (record: JournalRecord) => void = () => {},
 ): JournalScan {
   if (!existsSync(journal)) {
     return {
@@ -88,6 +105,7 @@ export function replayFromZero(
     };
   }
   return scanJournal(journal, { fromOffset: 0, firstSeq: 1, seqMax }, (record) => {
+    see(record);
     books.apply(record.symbol, record.command);
   });
 }
@@ -103,8 +121,9 @@ function replayAfterSnapshot(
   { seq, lastRecordOffset }: { seq: number; lastRecordOffset: number },
   file: string,
   seqMax: number,
+  see: (record: JournalRecord) => void,
 ): JournalScan & { snapshotRecords: number } {
-  if (seq === 0) return { ...replayFromZero(journal, books, seqMax), snapshotRecords: 0 };
+  if (seq === 0) return { ...replayFromZero(journal, books, seqMax, see), snapshotRecords: 0 };
   const damaged = (why: string) =>
     new DataDirectoryDamagedError(`${file} ends at seq ${seq} (offset ${lastRecordOffset}) but ${why}`);
   if (!existsSync(journal)) throw damaged(`${journalFileName} is missing`);
@@ -112,6 +131,7 @@ function replayAfterSnapshot(
   let scan: JournalScan;
   try {
     scan = scanJournal(journal, { fromOffset: lastRecordOffset, firstSeq: seq, seqMax }, (record) => {
+      see(record);
       if (first) first = false;
       else books.apply(record.symbol, record.command);
     });

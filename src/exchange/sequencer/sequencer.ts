@@ -104,6 +104,8 @@ export type RecoveryReport = Omit<RecoveredState, 'books'> & { truncatedBytes: n
 export class Sequencer {
   private seq: number;
   private lastRecordOffset: number;
+  /** The latest command time sequenced: no later command is stamped earlier. */
+  private lastTimeMs: number;
   private commandsSinceSnapshot = 0;
   private snapshotting: Promise<void> | null = null;
   private snapshotError: Error | null = null;
@@ -119,6 +121,7 @@ export class Sequencer {
   ) {
     this.seq = state.lastSeq;
     this.lastRecordOffset = state.lastRecordOffset;
+    this.lastTimeMs = state.lastTimeMs;
   }
 
   /** Opens `dir` (created if missing): recovers the books and truncates a torn journal tail. */
@@ -169,7 +172,9 @@ export class Sequencer {
    * rejects without using a seq when the symbol is invalid, the books are full, the command's type
    * or an enum field (side, orderType, timeInForce, stp) is unknown (a RangeError naming it), the
    * record is larger than recordPayloadBytesMax, or the journal is failed, closed or backlogged.
-   * Any other bad field is journaled and refused by the book as a named reject.
+   * Any other bad field is journaled and refused by the book as a named reject. A `meta.time`
+   * earlier than the last command's (the wall clock stepped back) is raised to it, in place, so
+   * time never decreases in seq order: a time window is a seq range.
    */
   submit(symbol: string, command: UnsequencedCommand, meta?: CommandMeta): Promise<SequencedResult> {
     const seq = this.seq + 1;
@@ -179,6 +184,7 @@ export class Sequencer {
     try {
       this.checkBeforeSeq(symbol, command);
       sequenced = sequenceCommand(command, seq);
+      if (meta) meta.time = Math.max(meta.time, this.lastTimeMs);
       // Throws, having taken nothing, when the journal cannot take the record.
       durable = this.journal.appendCommand(seq, symbol, sequenced, meta);
     } catch (error) {
@@ -188,6 +194,7 @@ export class Sequencer {
     this.seq = seq;
     this.lastRecordOffset = offset;
     this.lastDurable = durable;
+    if (meta) this.lastTimeMs = meta.time;
     const result: SequencedResult = {
       seq,
       symbol,

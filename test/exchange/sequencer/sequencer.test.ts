@@ -101,6 +101,35 @@ describe(`sequencer (SEQUENCER_SEED=${seed})`, () => {
     await sequencer.close();
   });
 
+  it('never stamps a command earlier than the one before it, across a restart and from a snapshot', async () => {
+    const dir = tempDir();
+    const times = async (sequencer: Sequencer, sent: number[]) => {
+      const stamped: number[] = [];
+      for (const time of sent) {
+        const meta = { time, member: 'M' };
+        const result = await sequencer.submit('AAPL', { type: 'cancel', orderId: 1 }, meta);
+        stamped.push(result.meta!.time);
+      }
+      return stamped;
+    };
+    // Given a wall clock that steps back between commands,
+    const first = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    // then each command carries the latest time so far.
+    expect(await times(first, [1_000, 400, 1_200, 1_100])).toEqual([1_000, 1_000, 1_200, 1_200]);
+    await first.snapshotNow();
+    await first.close();
+    // After a restart (recovered from the snapshot at the last seq) the clock is still held back.
+    const second = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    expect(second.recovery.lastTimeMs).toBe(1_200);
+    expect(await times(second, [900, 1_300])).toEqual([1_200, 1_300]);
+    await second.close();
+    const journaled: number[] = [];
+    scanJournal(join(dir, journalFileName), { fromOffset: 0, firstSeq: 1 }, (record) => {
+      journaled.push(record.meta!.time);
+    });
+    expect(journaled).toEqual([1_000, 1_000, 1_200, 1_200, 1_200, 1_300]);
+  });
+
   it('rejects an unknown command type or enum value without using a seq, so the directory still opens', async () => {
     const dir = tempDir();
     const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
