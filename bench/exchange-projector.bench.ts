@@ -78,6 +78,7 @@ function batchAfter(fromSeq: number): ProjectedRecord[] {
       orderType: 'limit',
       liquidity: maker ? 'maker' : 'taker',
       seq: sellId,
+      fill: maker ? 1 : 2,
       time: epoch + sellId,
     });
     records.push(

@@ -203,7 +203,7 @@ export function exchangeQueryRoutes(deps: ExchangeQueryDeps): FastifyPluginAsync
         const last = page[page.length - 1];
         return {
           executions: page.map((row) => executionView(instrumentOf(deps, row.symbol), row)),
-          nextCursor: rows.length > limit && last ? encodeCursor({ s: last.seq, i: last.id }) : null,
+          nextCursor: rows.length > limit && last ? encodeExecutionCursor(last) : null,
         };
       },
     );
@@ -232,7 +232,7 @@ export function exchangeQueryRoutes(deps: ExchangeQueryDeps): FastifyPluginAsync
         const after = request.query.cursor === undefined ? null : decodeExecutionCursor(request.query.cursor);
         await readYourWrites(deps, reply);
         const { through, more } = await executionExportEnd(deps.pool, filter, after, limit);
-        if (through && more) reply.header(nextCursorHeader, encodeCursor({ s: through.seq, i: through.id }));
+        if (through && more) reply.header(nextCursorHeader, encodeExecutionCursor(through));
         reply.type('text/csv; charset=utf-8');
         reply.header('content-disposition', 'attachment; filename="executions.csv"');
         return reply.send(Readable.from(csvLines(deps, filter, after, through, limit)));
@@ -289,8 +289,7 @@ async function* csvLines(
     }
     yield text;
     sent += rows.length;
-    const last = rows[rows.length - 1]!;
-    position = { seq: last.seq, id: last.id };
+    position = rows[rows.length - 1]!;
     if (rows.length < chunk) return;
   }
 }
@@ -330,12 +329,23 @@ function executionFilter(
     endTime?: string | undefined;
   },
 ): ExecutionFilter {
-  const startTime = query.startTime === undefined ? undefined : new Date(query.startTime);
-  const endTime = query.endTime === undefined ? undefined : new Date(query.endTime);
+  const startTime = query.startTime === undefined ? undefined : instantRoundedUp(query.startTime);
+  const endTime = query.endTime === undefined ? undefined : instantRoundedUp(query.endTime);
   if (startTime && endTime && endTime.getTime() < startTime.getTime()) {
     throw invalidField('endTime', 'must not be before startTime');
   }
   return { member, symbol: query.symbol, orderId: query.orderId, startTime, endTime };
+}
+
+/**
+ * A date-time as a Date, rounded up to the next millisecond when it has finer digits (a Date would
+ * drop them): executions carry whole milliseconds, so `time >= start` and `time < end` then hold
+ * for exactly the executions at or after `start` and before `end`.
+ */
+export function instantRoundedUp(text: string): Date {
+  const date = new Date(text);
+  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
+  return /[1-9]/.test(fraction.slice(3)) ? new Date(date.getTime() + 1) : date;
 }
 
 /** One execution as members see it. */
@@ -356,7 +366,7 @@ export function executionView(instrument: QueryInstrument, row: ExecutionRow): E
 }
 
 // Cursors are opaque to clients: base64url JSON of the last key of the page.
-function encodeCursor(key: { o: number } | { s: number; i: string }): string {
+function encodeCursor(key: { o: number } | { t: number; s: number; f: number }): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
@@ -374,16 +384,22 @@ function decodeOrderCursor(text: string): number {
   throw invalidField('querystring.cursor', 'is not a cursor from GET /v1/orders');
 }
 
+const encodeExecutionCursor = (key: ExecutionKey) => encodeCursor({ t: key.time, s: key.seq, f: key.fill });
+
+// Epoch ms of the latest instant a date-time field accepts (9999-12-31T23:59:59.999Z).
+const timeMsMax = 253_402_300_799_999;
+
 function decodeExecutionCursor(text: string): ExecutionKey {
-  const key = decodeCursor(text) as { s?: unknown; i?: unknown } | null;
+  const key = decodeCursor(text) as { t?: unknown; s?: unknown; f?: unknown } | null;
+  const whole = (value: unknown, min: number, max: number): value is number =>
+    Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
   if (
     key &&
-    Number.isSafeInteger(key.s) &&
-    (key.s as number) > 0 &&
-    typeof key.i === 'string' &&
-    key.i.length <= 64
+    whole(key.t, -62_135_596_800_000, timeMsMax) &&
+    whole(key.s, 1, Number.MAX_SAFE_INTEGER) &&
+    whole(key.f, 1, 2 ** 31 - 1)
   ) {
-    return { seq: key.s as number, id: key.i };
+    return { time: key.t, seq: key.s, fill: key.f };
   }
   throw invalidField('querystring.cursor', 'is not a cursor from GET /v1/execution');
 }

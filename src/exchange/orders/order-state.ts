@@ -9,7 +9,15 @@ import type {
 import type { JournalRecord } from '../sequencer/index.ts';
 
 /** An order's lifecycle as members see it (the seed's status values). */
-export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'canceled' | 'rejected' | 'expired';
+export const orderStatuses = [
+  'new',
+  'partially_filled',
+  'filled',
+  'canceled',
+  'rejected',
+  'expired',
+] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
 
 export const openStatuses: readonly OrderStatus[] = ['new', 'partially_filled'];
 

@@ -30,6 +30,8 @@ export interface ExecutionRow {
   orderType: OrderState['orderType'];
   liquidity: 'maker' | 'taker';
   seq: number;
+  /** Place within the command, from 1: the maker of trade n is 2n - 1, its taker 2n. */
+  fill: number;
   time: number;
 }
 
@@ -79,6 +81,7 @@ export function projectRecord(
       makerSide: event.makerSide,
       time,
     });
+    const n = trades.length;
     const side = (order: OrderState, liquidity: 'maker' | 'taker'): ExecutionRow => ({
       id: `${id}-${liquidity === 'maker' ? 'M' : 'T'}`,
       tradeId: id,
@@ -92,6 +95,7 @@ export function projectRecord(
       orderType: order.orderType,
       liquidity,
       seq: record.seq,
+      fill: liquidity === 'maker' ? 2 * n - 1 : 2 * n,
       time,
     });
     executions.push(side(maker, 'maker'), side(taker, 'taker'));

@@ -295,6 +295,7 @@ async function insertExecutions(client: PoolClient, executions: readonly Executi
       'order_type',
       'liquidity',
       'seq',
+      'fill',
       'time',
     ],
     copyText(
@@ -311,6 +312,7 @@ async function insertExecutions(client: PoolClient, executions: readonly Executi
         e.orderType,
         e.liquidity,
         e.seq,
+        e.fill,
         isoTime(e.time),
       ]),
     ),

@@ -390,7 +390,8 @@ describe('exchange query routes', () => {
     const filter = { member: 'alpha' };
     const before = await listExecutions(db.pool, filter, null, 500, null);
     const end = await executionExportEnd(db.pool, filter, null, 1_000);
-    expect(end).toEqual({ through: { seq: before.at(-1)!.seq, id: before.at(-1)!.id }, more: false });
+    const last = before.at(-1)!;
+    expect(end).toEqual({ through: { time: last.time, seq: last.seq, fill: last.fill }, more: false });
 
     await submit('AAPL', 'alpha', limit('alpha', 'sell', 10_500, 1));
     await submit('AAPL', 'beta', limit('beta', 'buy', 10_500, 1));
@@ -401,6 +402,55 @@ describe('exchange query routes', () => {
     expect(await executionExportEnd(db.pool, { member: 'nobody' }, null, 10)).toEqual({
       through: null,
       more: false,
+    });
+  });
+
+  describe('given one command that trades twelve times', () => {
+    let sweep = 0;
+    const ids = (executions: { id: string }[]) => executions.map((e) => e.id);
+    const inOrder = (suffix: 'M' | 'T') =>
+      Array.from({ length: 12 }, (_, i) => `${sweep}-${i + 1}-${suffix}`);
+    beforeAll(async () => {
+      for (let i = 0; i < 12; i++) await submit('AAPL', 'beta', limit('beta', 'sell', 11_000, 1));
+      sweep = (await submit('AAPL', 'alpha', limit('alpha', 'buy', 11_000, 12))).seq;
+      await projector.catchUp();
+    });
+
+    it('lists its executions in the order they happened (trade 2 before trade 10), on every page', async () => {
+      expect(ids((await get(`/v1/execution?orderId=${sweep}`)).json().executions)).toEqual(inOrder('T'));
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { executions: { id: string }[]; nextCursor: string | null } = (
+          await get(`/v1/execution?orderId=${sweep}&limit=5${cursor ? `&cursor=${cursor}` : ''}`)
+        ).json();
+        walked.push(...ids(page.executions));
+        cursor = page.nextCursor;
+      } while (cursor && walked.length < 100);
+      expect(walked).toEqual(inOrder('T'));
+      const makers = (await get(`/v1/execution?startTime=${timeOf(sweep)}`, 'beta')).json().executions;
+      expect(ids(makers)).toEqual(inOrder('M'));
+      const csv = (await get(`/v1/execution.csv?orderId=${sweep}`)).body.trim().split('\r\n').slice(1);
+      expect(csv.map((line) => line.split(',')[0])).toEqual(inOrder('T'));
+    });
+
+    it('rounds a sub-millisecond window edge up, so the window holds exactly the executions inside it', async () => {
+      const justAfter = timeOf(sweep).replace('.000Z', '.0005Z');
+      expect((await get(`/v1/execution?orderId=${sweep}&startTime=${justAfter}`)).json().executions).toEqual(
+        [],
+      );
+      expect(
+        (await get(`/v1/execution?orderId=${sweep}&endTime=${justAfter}`)).json().executions,
+      ).toHaveLength(12);
+    });
+
+    it('refuses a cursor from before executions were keyed by time (seq and text id)', async () => {
+      const old = Buffer.from(JSON.stringify({ s: sweep, i: `${sweep}-2-T` })).toString('base64url');
+      const response = await get(`/v1/execution?cursor=${old}`);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors).toEqual([
+        { field: 'querystring.cursor', reason: 'is not a cursor from GET /v1/execution' },
+      ]);
     });
   });
 });

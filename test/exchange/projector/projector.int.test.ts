@@ -145,6 +145,7 @@ class Expected {
           orderType: placed.orderType,
           liquidity,
           seq: result.seq,
+          fill: suffix === 'M' ? 2 * n - 1 : 2 * n,
           time,
         });
       }
@@ -200,7 +201,7 @@ async function projectedOrders(db: TestDatabase): Promise<Map<number, OrderState
 async function projectedExecutions(db: TestDatabase): Promise<ExecutionRow[]> {
   const { rows } = await db.pool.query(
     `SELECT id, trade_id, order_id, member, account, symbol, side, price_ticks, quantity_lots, order_type,
-            liquidity, seq, time FROM exchange_executions ORDER BY seq, id`,
+            liquidity, seq, fill, time FROM exchange_executions ORDER BY seq, fill`,
   );
   return rows.map((r) => ({
     id: r.id,
@@ -215,6 +216,7 @@ async function projectedExecutions(db: TestDatabase): Promise<ExecutionRow[]> {
     orderType: r.order_type,
     liquidity: r.liquidity,
     seq: Number(r.seq),
+    fill: r.fill,
     time: r.time.getTime(),
   }));
 }
@@ -247,7 +249,9 @@ async function expectProjectionEquals(db: TestDatabase, expected: Expected, last
   expect(orders.size).toBe(expected.orders.size);
   expect(orders).toEqual(expected.orders);
   expect(await projectedTrades(db)).toEqual([...expected.trades].sort(bySeqAndId((t) => t.tradeId)));
-  expect(await projectedExecutions(db)).toEqual([...expected.executions].sort(bySeqAndId((e) => e.id)));
+  expect(await projectedExecutions(db)).toEqual(
+    [...expected.executions].sort((a, b) => a.seq - b.seq || a.fill - b.fill),
+  );
   expect(await readCheckpoint(db.pool)).toBe(lastSeq);
   const open = await loadOpenOrders(db.pool);
   expect(open).toEqual([...expected.tracker.openOrders()].sort((a, b) => a.orderId - b.orderId));
