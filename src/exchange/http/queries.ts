@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MemberPrincipal } from '../../identity/domain/types.ts';
 import { AppError, assert, invalidField, registerErrors } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
+import { instantMsRange } from '../../platform/http/validation.ts';
 import type { Pool } from '../../platform/sql/pool.ts';
 import { openStatuses } from '../orders/order-state.ts';
 import { queryLimits } from '../projector/limits.ts';
@@ -386,16 +387,13 @@ function decodeOrderCursor(text: string): number {
 
 const encodeExecutionCursor = (key: ExecutionKey) => encodeCursor({ t: key.time, s: key.seq, f: key.fill });
 
-// Epoch ms of the latest instant a date-time field accepts (9999-12-31T23:59:59.999Z).
-const timeMsMax = 253_402_300_799_999;
-
 function decodeExecutionCursor(text: string): ExecutionKey {
   const key = decodeCursor(text) as { t?: unknown; s?: unknown; f?: unknown } | null;
   const whole = (value: unknown, min: number, max: number): value is number =>
     Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
   if (
     key &&
-    whole(key.t, -62_135_596_800_000, timeMsMax) &&
+    whole(key.t, instantMsRange.first, instantMsRange.last) &&
     whole(key.s, 1, Number.MAX_SAFE_INTEGER) &&
     whole(key.f, 1, 2 ** 31 - 1)
   ) {

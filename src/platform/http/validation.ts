@@ -32,13 +32,16 @@ function createAjv(coerceTypes: boolean): Ajv {
  */
 function isInstant(value: string): boolean {
   const ms = Date.parse(value);
-  return Number.isFinite(ms) && ms >= firstInstantMs && ms <= lastInstantMs;
+  return Number.isFinite(ms) && ms >= instantMsRange.first && ms <= instantMsRange.last;
 }
 
 const dateTimeReason =
   'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-02T09:00:00Z (years 0001 to 9999, no leap second)';
-const firstInstantMs = Date.parse('0001-01-01T00:00:00Z');
-const lastInstantMs = Date.parse('9999-12-31T23:59:59.999Z');
+/** Epoch ms of the first and last instants a date-time field takes. */
+export const instantMsRange = {
+  first: Date.parse('0001-01-01T00:00:00Z'),
+  last: Date.parse('9999-12-31T23:59:59.999Z'),
+} as const;
 
 /**
  * Bodies are validated without coercion (a JSON number is never taken for a decimal string);
