@@ -12,6 +12,7 @@ import {
   ensureCheckpoint,
   executionsProjectorName,
   loadProjectionState,
+  readCheckpoint,
   writeBatch,
 } from './store.ts';
 
@@ -35,7 +36,10 @@ export interface ExecutionsProjectorOptions {
    * of the journal. Without it, every complete record in the journal is projected.
    */
   durableSeq?: () => number;
-  /** Called with the new checkpoint after each committed batch (the projector thread reports it). */
+  /**
+   * Called with the new checkpoint after each committed batch, and with the checkpoint loaded on
+   * open or on a reload when it is past the last one reported (the projector thread publishes it).
+   */
   onCommitted?: (seq: number) => void;
   /** Registers kinyu_exchange_projector_applied_seq and _lag_records here when given. */
   metrics?: Registry;
@@ -64,6 +68,8 @@ export class ExecutionsProjector {
   private standby!: Standby;
   private tracker!: OrderTracker;
   private committed = 0;
+  /** The last checkpoint passed to onCommitted and the waiters (0 before the first). */
+  private published = 0;
   /** Applied to the tracker, not yet written (at most one poll's worth). */
   private pending: ProjectedRecord[] = [];
   private running: Promise<unknown> = Promise.resolve();
@@ -177,6 +183,15 @@ export class ExecutionsProjector {
     this.committed = state.seq;
     this.pending = [];
     this.broken = false;
+    // A batch whose COMMIT reply was lost is committed all the same: the reload finds it, and
+    // readers waiting for it must hear so now, not when the next batch commits.
+    if (this.committed > this.published) this.publish();
+  }
+
+  private publish(): void {
+    this.published = this.committed;
+    this.options.onCommitted?.(this.committed);
+    this.waiters.reached(this.committed);
   }
 
   private onApplied(record: JournalRecord, events: BookEvent[]): void {
@@ -202,19 +217,32 @@ export class ExecutionsProjector {
     let written = 0;
     while (this.pending.length > 0 && this.pending[0]!.seq <= limit) {
       const batch = this.nextBatch(limit);
-      this.committed = await writeBatch(this.options.pool, this.name, this.committed, batch).catch(
-        (error: unknown) => {
-          // Someone else moved the checkpoint: reload from it instead of writing over their rows.
-          if (error instanceof CheckpointMovedError) this.broken = true;
-          throw error;
-        },
-      );
+      this.committed = await this.write(batch);
       this.pending.splice(0, batch.length);
       written += batch.length;
-      this.options.onCommitted?.(this.committed);
-      this.waiters.reached(this.committed);
+      this.publish();
     }
     return written;
+  }
+
+  /** Writes one batch; returns the new checkpoint, or throws with the batch still to write. */
+  private async write(batch: readonly ProjectedRecord[]): Promise<number> {
+    const fromSeq = this.committed;
+    const toSeq = batch[batch.length - 1]!.seq;
+    try {
+      return await writeBatch(this.options.pool, this.name, fromSeq, batch);
+    } catch (error) {
+      // Someone else moved the checkpoint: reload from it instead of writing over their rows.
+      if (error instanceof CheckpointMovedError) this.broken = true;
+      else {
+        // A connection lost around COMMIT leaves the outcome unknown: the checkpoint tells. At
+        // toSeq the batch is in (its reply was lost); at fromSeq it is not, and is written again.
+        const seq = await readCheckpoint(this.options.pool, this.name).catch(() => fromSeq);
+        if (seq === toSeq) return seq;
+        if (seq !== fromSeq) this.broken = true;
+      }
+      throw error;
+    }
   }
 
   private nextBatch(limit: number): ProjectedRecord[] {

@@ -21,6 +21,7 @@ import {
   type UnsequencedCommand,
 } from '../../../src/exchange/sequencer/index.ts';
 import { createMetricsRegistry } from '../../../src/platform/metrics.ts';
+import type { Pool } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import { Prng } from '../../support/prng.ts';
 
@@ -239,6 +240,42 @@ async function projectedTrades(db: TestDatabase): Promise<TradeRow[]> {
   }));
 }
 
+/**
+ * `pool`, except that after loseNextCommitReply() the next COMMIT commits and then fails, as when
+ * the connection drops before the reply arrives.
+ */
+function poolLosingCommitReplies(pool: Pool): { pool: Pool; loseNextCommitReply(): void } {
+  let armed = false;
+  const bound = <T extends object>(target: T, property: string | symbol): unknown => {
+    const value = Reflect.get(target, property, target);
+    return typeof value === 'function' ? value.bind(target) : value;
+  };
+  const query =
+    (client: object) =>
+    (...args: unknown[]): unknown => {
+      const result = (Reflect.get(client, 'query') as (...a: unknown[]) => unknown).apply(client, args);
+      if (!armed || args[0] !== 'COMMIT') return result;
+      armed = false;
+      return (result as Promise<unknown>).then(() => {
+        throw new Error('Connection terminated unexpectedly');
+      });
+    };
+  const connect = async () => {
+    const client = await pool.connect();
+    return new Proxy(client, {
+      get: (target, property) => (property === 'query' ? query(target) : bound(target, property)),
+    });
+  };
+  return {
+    pool: new Proxy(pool, {
+      get: (target, property) => (property === 'connect' ? connect : bound(target, property)),
+    }),
+    loseNextCommitReply: () => {
+      armed = true;
+    },
+  };
+}
+
 const bySeqAndId =
   <T extends { seq: number }>(key: (row: T) => string) =>
   (a: T, b: T) =>
@@ -380,6 +417,72 @@ describe(`executions projector against PostgreSQL (PROJECTOR_SEED=${seed})`, () 
     ).rejects.toThrow(CheckpointMovedError);
     expect(await projectedOrders(db)).toEqual(before);
     expect(await readCheckpoint(db.pool)).toBe(20);
+  });
+
+  it('after a lost COMMIT reply, asks the checkpoint, finds the batch in and publishes it at once', async () => {
+    const rng = new Prng(seed + 5);
+    const dir = tempDir();
+    const sequencer = await openSequencer(dir, 0);
+    const expected = new Expected();
+    await submitAll(sequencer, workload(rng, 1, 40), expected);
+    const flaky = poolLosingCommitReplies(db.pool);
+    let durable = 20;
+    const published: number[] = [];
+    const projector = await ExecutionsProjector.open({
+      pool: flaky.pool,
+      dir,
+      durableSeq: () => durable,
+      onCommitted: (seq) => published.push(seq),
+    });
+    projectors.push(projector);
+    expect(await projector.catchUp()).toBe(20);
+    expect(published.at(-1)).toBe(20);
+    // A reader that wrote seq 30 waits; the market is quiet, so no later batch would wake it.
+    const reader = projector.waitFor(30, 2_000);
+
+    // The batch up to 30 commits, but its reply is lost.
+    durable = 30;
+    flaky.loseNextCommitReply();
+    expect(await projector.catchUp()).toBe(10);
+    expect(await readCheckpoint(db.pool)).toBe(30);
+    expect(projector.appliedSeq).toBe(30);
+    expect(published.at(-1)).toBe(30);
+    expect(await reader).toBe(true);
+
+    durable = 40;
+    expect(await projector.catchUp()).toBe(10);
+    expect(published).toEqual([20, 30, 40]);
+    await expectProjectionEquals(db, expected, 40);
+  });
+
+  it('reloads from a checkpoint another writer moved ahead and publishes it to onCommitted and to waiters', async () => {
+    const rng = new Prng(seed + 6);
+    const dir = tempDir();
+    const sequencer = await openSequencer(dir, 0);
+    await submitAll(sequencer, workload(rng, 1, 40), new Expected());
+    let durable = 20;
+    const published: number[] = [];
+    const projector = await ExecutionsProjector.open({
+      pool: db.pool,
+      dir,
+      durableSeq: () => durable,
+      onCommitted: (seq) => published.push(seq),
+    });
+    projectors.push(projector);
+    expect(await projector.catchUp()).toBe(20);
+    const reader = projector.waitFor(30, 2_000);
+
+    // Another projector writes up to 30 meanwhile.
+    const other = await ExecutionsProjector.open({ pool: db.pool, dir, durableSeq: () => 30 });
+    projectors.push(other);
+    expect(await other.catchUp()).toBe(10);
+
+    durable = 30;
+    await expect(projector.catchUp()).rejects.toThrow(CheckpointMovedError);
+    expect(await projector.catchUp()).toBe(0);
+    expect(projector.appliedSeq).toBe(30);
+    expect(published).toEqual([20, 30]);
+    expect(await reader).toBe(true);
   });
 
   it('refuses to start on a journal that ends before its checkpoint', async () => {
