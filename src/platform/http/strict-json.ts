@@ -1,22 +1,34 @@
 import { AppError } from '../errors.ts';
 
 /**
- * JSON.parse with Kinyu's one rule for numbers: JSON numbers must be integers within
+ * JSON.parse with Kinyu's rules for numbers and keys. JSON numbers must be integers within
  * Number.MAX_SAFE_INTEGER and written plainly. A fraction or exponent ("12.5", "1e3", "1.0") is refused,
  * because money, prices and quantities travel as decimal strings, and a float that slipped through
- * would have been rounded by JSON.parse before any schema could see it. The error names the field.
+ * would have been rounded by JSON.parse before any schema could see it. A key may appear once per
+ * object: JSON.parse would keep the last one silently, and a proxy or signature check that read the
+ * first would see another request. The error names the field.
  */
 export function parseStrictJson(text: string): unknown {
-  const offender = findNonIntegerNumber(text);
+  const keyLiterals = scan(text);
+  if (keyLiterals === numberOffends) throwProblem(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AppError('malformed_json', `The body is not valid JSON: ${(error as Error).message}`);
+  }
+  // Repeated keys collapse into one: fewer keys parsed than written means one appears twice.
+  if (keyLiterals !== 0 && keyLiterals !== countKeys(value)) throwProblem(text);
+  return value;
+}
+
+/** Throws the first offending number or repeated key, named by its path (when there is one). */
+function throwProblem(text: string): void {
+  const offender = problemWithPath(text);
   if (offender) {
     throw new AppError('validation_failed', `${offender.field || 'body'} ${offender.reason}`, {
       errors: [offender],
     });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new AppError('malformed_json', `The body is not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -25,18 +37,30 @@ interface Offender {
   reason: string;
 }
 
-/** An open object (with where its current key's literal starts and ends in the text) or array. */
-type Frame = { kind: 'object'; keyStart: number; keyEnd: number } | { kind: 'array'; index: number };
+/**
+ * An open object (with where its current key's literal starts and ends in the text, and the keys
+ * seen so far) or array.
+ */
+type Frame =
+  | { kind: 'object'; keyStart: number; keyEnd: number; keys: Set<string> }
+  | { kind: 'array'; index: number };
 
 const quote = 0x22;
 const backslash = 0x5c;
+const colon = 0x3a;
+const repeatedKeyReason = 'appears twice in the same object; send each key once';
+
+/** What scan() returns when it meets a number that is not a plain safe integer. */
+const numberOffends = -1;
 
 /**
- * Every request body goes through this, so it first only looks for an offending number (jumping
- * over strings with indexOf, slicing no token of 15 characters or less without '.', 'e' or 'E':
- * those are safe integers), and scans again tracking the path only when there is one to name.
+ * Every request body goes through this, so it only looks, tracking no path: for an offending
+ * number (jumping over strings with indexOf, slicing no token of 15 characters or less without
+ * '.', 'e' or 'E': those are safe integers), and for key literals, which it counts (one ':'
+ * outside strings each). The path is tracked by a second scan only when there is a problem to name.
  */
-function findNonIntegerNumber(text: string): Offender | undefined {
+function scan(text: string): number {
+  let keyLiterals = 0;
   let i = 0;
   while (i < text.length) {
     const c = text.charCodeAt(i);
@@ -45,6 +69,8 @@ function findNonIntegerNumber(text: string): Offender | undefined {
       continue;
     }
     if (c !== 0x2d /* - */ && !isDigit(c)) {
+      // Outside strings, each ':' ends one key literal (in JSON that parses).
+      if (c === colon) keyLiterals++;
       i++;
       continue;
     }
@@ -56,14 +82,47 @@ function findNonIntegerNumber(text: string): Offender | undefined {
       if (!isNumberChar(d)) break;
       plain = false;
     }
-    if ((!plain || end - i > 15) && numberProblem(text.slice(i, end))) return offenderWithPath(text);
+    if ((!plain || end - i > 15) && numberProblem(text.slice(i, end))) return numberOffends;
     i = end;
   }
-  return undefined;
+  return keyLiterals;
 }
 
-/** The first offending number with the path to it, tracking objects and arrays as it scans. */
-function offenderWithPath(text: string): Offender | undefined {
+/**
+ * Keys of every object in a parsed value. No recursion (the nesting depth is the client's), and no
+ * array allocated unless the value nests objects or arrays.
+ */
+function countKeys(value: unknown): number {
+  let keys = 0;
+  let pending: object[] | undefined;
+  let next: unknown = value;
+  for (;;) {
+    if (Array.isArray(next)) {
+      for (const item of next) pending = withNested(pending, item);
+    } else if (typeof next === 'object' && next !== null) {
+      for (const key in next) {
+        keys++;
+        pending = withNested(pending, (next as Record<string, unknown>)[key]);
+      }
+    }
+    next = pending?.pop();
+    if (next === undefined) return keys;
+  }
+}
+
+/** `pending` with `item` added when it is an object or array (the list made at the first one). */
+function withNested(pending: object[] | undefined, item: unknown): object[] | undefined {
+  if (typeof item !== 'object' || item === null) return pending;
+  if (pending === undefined) return [item];
+  pending.push(item);
+  return pending;
+}
+
+/**
+ * The first offending number or repeated key with the path to it, tracking objects and arrays
+ * (and the keys of each open object) as it scans.
+ */
+function problemWithPath(text: string): Offender | undefined {
   const stack: Frame[] = [];
   let expectKey = false;
   let i = 0;
@@ -75,13 +134,16 @@ function offenderWithPath(text: string): Offender | undefined {
       if (expectKey && top?.kind === 'object') {
         top.keyStart = i;
         top.keyEnd = end;
+        const key = safeParseString(text.slice(i, end));
+        if (top.keys.has(key)) return { field: pathOf(text, stack), reason: repeatedKeyReason };
+        top.keys.add(key);
       }
       expectKey = false;
       i = end;
       continue;
     }
     if (c === 0x7b /* { */) {
-      stack.push({ kind: 'object', keyStart: 0, keyEnd: 0 });
+      stack.push({ kind: 'object', keyStart: 0, keyEnd: 0, keys: new Set() });
       expectKey = true;
     } else if (c === 0x5b /* [ */) {
       stack.push({ kind: 'array', index: 0 });

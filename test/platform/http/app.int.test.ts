@@ -111,6 +111,22 @@ describe('HTTP kernel', () => {
     expect(response.json().errors[0].field).toBe('count');
   });
 
+  it('refuses a body that repeats a key, naming it, rather than keep the last', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/things',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"a","amount":"1.00","count":1,"amount":"1000.00"}',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({
+      code: 'validation_failed',
+      detail: 'amount appears twice in the same object; send each key once',
+      errors: [{ field: 'amount', reason: 'appears twice in the same object; send each key once' }],
+    });
+  });
+
   it('coerces query strings but still validates them', async () => {
     expect((await app.inject('/items?limit=5')).json()).toEqual({ limit: 5 });
     const bad = await app.inject('/items?limit=50');

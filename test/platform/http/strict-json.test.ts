@@ -89,6 +89,70 @@ describe('strict JSON', () => {
     );
   });
 
+  it.each([
+    ['{"a":1,"a":1}', 'a'],
+    ['{"order":{"price":"1.00","quantity":1,"price":"2.00"}}', 'order.price'],
+    ['[{"p":1},{"p":1,"q":{"r":[{"s":1},{"s":1,"t":2,"s":"x"}]}}]', '1.q.r.1.s'],
+    ['{"a":1,"\\u0061":2}', 'a'],
+    ['{ "a" : 1 ,\n "b" : { } , "a" : 2 }', 'a'],
+    ['{"x":{"y":1},"x":{"y":1}}', 'x'],
+  ])('refuses %s: key %s appears twice', (text, field) => {
+    const error = problem(text);
+    expect(error.code).toBe('validation_failed');
+    expect(error.errors).toEqual([{ field, reason: 'appears twice in the same object; send each key once' }]);
+    expect(error.message).toBe(`${field} appears twice in the same object; send each key once`);
+  });
+
+  it('accepts the same key in different objects', () => {
+    expect(parseStrictJson('{"a":{"a":1},"b":[{"a":1},{"a":2}],"c":"a:"}')).toEqual({
+      a: { a: 1 },
+      b: [{ a: 1 }, { a: 2 }],
+      c: 'a:',
+    });
+  });
+
+  it('refuses a body exactly when one of its objects repeats a key', () => {
+    // Objects written from lists of entries, so a key may repeat; the oracle reads the lists.
+    type Written = { entries: [string, Written][] } | { items: Written[] } | number | string;
+    const key = fc.constantFrom('a', 'b', 'a"', 'é', '', '__proto__');
+    const written: fc.Arbitrary<Written> = fc.letrec<{ any: Written }>((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small' },
+        fc.integer(),
+        fc.string({ unit: fc.constantFrom('a', '"', ':', '{', ' ') }),
+        fc.array(fc.tuple(key, tie('any')), { maxLength: 4 }).map((entries) => ({ entries })),
+        fc.array(tie('any'), { maxLength: 3 }).map((items) => ({ items })),
+      ),
+    })).any;
+    const write = (v: Written): string =>
+      typeof v !== 'object'
+        ? JSON.stringify(v)
+        : 'entries' in v
+          ? `{${v.entries.map(([k, x]) => `${JSON.stringify(k)} : ${write(x)}`).join(',')}}`
+          : `[${v.items.map(write).join(',')}]`;
+    const repeats = (v: Written): boolean =>
+      typeof v !== 'object'
+        ? false
+        : 'entries' in v
+          ? new Set(v.entries.map(([k]) => k)).size < v.entries.length ||
+            v.entries.some(([, x]) => repeats(x))
+          : v.items.some(repeats);
+    fc.assert(
+      fc.property(written, (v) => {
+        const text = write(v);
+        let refused = false;
+        try {
+          parseStrictJson(text);
+        } catch (error) {
+          expect((error as AppError).errors[0]?.reason).toMatch(/appears twice/);
+          refused = true;
+        }
+        expect(refused).toBe(repeats(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('reports malformed JSON as malformed_json', () => {
     expect(problem('{"a":').code).toBe('malformed_json');
   });
