@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Principal } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { registerErrors } from '../../platform/errors.ts';
+import { AppError, invalidField, registerErrors } from '../../platform/errors.ts';
 import { marketDataErrors } from '../market-data/errors.ts';
 import type { MarketDataHub } from '../market-data/hub.ts';
 import { webSocketLimits } from '../market-data/limits.ts';
@@ -27,7 +27,8 @@ export const webSocketSubprotocol = 'kinyu.v1';
 /**
  * `GET /v1/ws`: public market data (subscribe/unsubscribe) and, for an authenticated member, order
  * entry. Credentials come with the upgrade request (checked before the upgrade: a bad one is a 401
- * problem+json) or later in an `auth` message. Registers @fastify/websocket in its own scope.
+ * problem+json) or later in an `auth` message. Before the upgrade, a plain GET is a 426 and an
+ * offer of subprotocols without `kinyu.v1` a 400. Registers @fastify/websocket in its own scope.
  */
 export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsync {
   registerErrors(marketDataErrors);
@@ -50,6 +51,8 @@ export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsy
           summary: 'WebSocket: market data channels and order entry',
         },
         preValidation: async (request) => {
+          if (!request.ws) throw upgradeRequired();
+          checkSubprotocols(request.headers['sec-websocket-protocol']);
           principals.set(request, await deps.authenticateHandshake(request.headers));
         },
       },
@@ -70,6 +73,28 @@ export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsy
       },
     );
   };
+}
+
+function upgradeRequired(): AppError {
+  return new AppError(
+    'upgrade_required',
+    'GET /v1/ws is a WebSocket: send the upgrade request (Connection: Upgrade, Upgrade: websocket), ' +
+      'e.g. with new WebSocket(url); REST market data is under /v1/marketdata',
+    { headers: { upgrade: 'websocket' } },
+  );
+}
+
+// Without this, ws would upgrade and answer with no subprotocol, which a client that asked for one
+// must then fail; a 400 before the upgrade says why.
+function checkSubprotocols(header: string | undefined): void {
+  if (header === undefined) return;
+  const offered = header.split(',').map((protocol) => protocol.trim());
+  if (offered.includes(webSocketSubprotocol)) return;
+  throw invalidField(
+    'headers.sec-websocket-protocol',
+    `offers no protocol this server speaks; send Sec-WebSocket-Protocol: ${webSocketSubprotocol} ` +
+      `(credentials may ride along: ${webSocketSubprotocol}, kinyu.api-key.<key>), or no Sec-WebSocket-Protocol at all`,
+  );
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

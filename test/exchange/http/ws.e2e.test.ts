@@ -178,6 +178,27 @@ class Client {
   }
 }
 
+/** The status, content type and JSON body of a refused upgrade. */
+function refusedUpgrade(ws: WebSocket): Promise<{ status: number; contentType: string; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => reject(new Error('the upgrade was accepted')));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_request, response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+      });
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          contentType: response.headers['content-type'] ?? '',
+          body: JSON.parse(text),
+        }),
+      );
+    });
+  });
+}
+
 describe('/v1/ws end to end', () => {
   let db: TestDatabase;
   let app: App;
@@ -312,7 +333,8 @@ describe('/v1/ws end to end', () => {
     client.send({ op: 'order.cancel', id: 'x1', orderId: '5' });
     client.send({ op: 'ping', padding: 'x'.repeat(20_000) });
     client.send({ op: 'order.cancel', id: 'x2', orderId: 5 });
-    const errors = await client.collect((m) => m.type === 'error', 6);
+    client.send('{"op":"order.cancel","id":"x3","orderId":"5","orderId":"6"}');
+    const errors = await client.collect((m) => m.type === 'error', 7);
     const problem = (i: number) =>
       errors[i]!.problem as { code: string; status: number; errors: { field: string }[] };
     expect(problem(0).code).toBe('malformed_json');
@@ -333,6 +355,13 @@ describe('/v1/ws end to end', () => {
         ],
       },
     });
+    // A repeated key is refused before the message is read, so the refusal carries no id.
+    expect(errors.find((m) => m.id === undefined && /appears twice/.test(JSON.stringify(m)))).toMatchObject({
+      problem: {
+        code: 'validation_failed',
+        errors: [{ field: 'orderId', reason: 'appears twice in the same object; send each key once' }],
+      },
+    });
     client.ws.close();
   });
 
@@ -350,6 +379,53 @@ describe('/v1/ws end to end', () => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );
     expect(status).toBe(401);
+  });
+
+  it('answers a plain GET (no upgrade) with 426 problem+json and Upgrade: websocket', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/ws' });
+    expect(response.statusCode).toBe(426);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.headers.upgrade).toBe('websocket');
+    expect(response.json()).toMatchObject({ status: 426, code: 'upgrade_required', instance: '/v1/ws' });
+    expect(response.json().detail).toMatch(/Upgrade: websocket/);
+  });
+
+  it('refuses an upgrade offering subprotocols without kinyu.v1 with 400 naming Sec-WebSocket-Protocol', async () => {
+    for (const protocols of [['foo'], [`kinyu.api-key.${apiKey}`]]) {
+      const refusal = await refusedUpgrade(new WebSocket(url, protocols));
+      expect(refusal.status).toBe(400);
+      expect(refusal.contentType).toMatch(/^application\/problem\+json/);
+      expect(refusal.body).toMatchObject({
+        code: 'validation_failed',
+        errors: [
+          {
+            field: 'headers.sec-websocket-protocol',
+            reason: expect.stringMatching(/Sec-WebSocket-Protocol/),
+          },
+        ],
+      });
+    }
+  });
+
+  it('upgrades a client that offers no subprotocol, and one that offers kinyu.v1 with its API key', async () => {
+    const plain = new Client(new WebSocket(url));
+    await new Promise((resolve) => plain.ws.once('open', resolve));
+    expect(plain.ws.protocol).toBe('');
+    plain.send({ op: 'ping' });
+    expect(await plain.next((m) => m.type === 'pong')).toEqual({ type: 'pong' });
+    plain.ws.close();
+
+    const member = new Client(new WebSocket(url, ['kinyu.v1', `kinyu.api-key.${apiKey}`]));
+    await new Promise((resolve) => member.ws.once('open', resolve));
+    expect(member.ws.protocol).toBe('kinyu.v1');
+    member.send({
+      op: 'order.new',
+      id: 'p1',
+      order: { symbol: 'NOPE', side: 'buy', orderType: 'limit', price: '1.00', quantity: 1 },
+    });
+    // Authenticated by the subprotocol: the order reaches the order operations (not a 401).
+    expect(await member.next((m) => m.id === 'p1')).toMatchObject({ problem: { code: 'not_found' } });
+    member.ws.close();
   });
 
   it('serves REST market data from the same hub', async () => {
