@@ -2,7 +2,7 @@ import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BookLimits } from '../matching/index.ts';
 import { journalFileName } from './recovery.ts';
-import { listSnapshots, writeSnapshot } from './snapshot-store.ts';
+import { writeSnapshot } from './snapshot-store.ts';
 import { Standby } from './standby.ts';
 
 export interface SnapshotFollowerOptions {
@@ -39,7 +39,10 @@ export class SnapshotFollower {
       startAtSeq: options.durableSeq(),
       ...(options.bookLimits ? { bookLimits: options.bookLimits } : {}),
     });
-    this.lastSnapshotSeq = listSnapshots(dir)[0]?.seq ?? 0;
+    // The snapshot its books were built from, not the newest file name: a corrupt newer file counts
+    // for nothing in recovery, so it must not put the next snapshot off (forever, if its name is
+    // far ahead).
+    this.lastSnapshotSeq = this.standby.startSnapshotSeq ?? 0;
   }
 
   /** Seq of the last record the follower's books include. */
@@ -47,7 +50,10 @@ export class SnapshotFollower {
     return this.standby.appliedSeq;
   }
 
-  /** Seq of the newest snapshot file (written by this follower or found at start; 0 when none). */
+  /**
+   * Seq of the newest valid snapshot (written by this follower, or the one it started from, corrupt
+   * newer files skipped; 0 when none).
+   */
   get snapshotSeq(): number {
     return this.lastSnapshotSeq;
   }

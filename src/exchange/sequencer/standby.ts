@@ -49,6 +49,11 @@ export class Standby {
    */
   private countedEndOffset: number;
   private countedSeq: number;
+  /**
+   * Seq of the snapshot the standby started from: the newest valid one (at or before startAtSeq),
+   * corrupt ones skipped as recovery skips them; null when it replayed the journal from zero.
+   */
+  readonly startSnapshotSeq: number | null;
 
   constructor(
     dir: string,
@@ -66,6 +71,7 @@ export class Standby {
     this.lastRecordOffset = state.lastRecordOffset;
     this.countedEndOffset = this.offset;
     this.countedSeq = this.seq;
+    this.startSnapshotSeq = state.snapshotSeq;
   }
 
   /** Seq of the last record applied. */

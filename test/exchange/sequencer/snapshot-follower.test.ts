@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -5,6 +6,7 @@ import {
   readSnapshot,
   Sequencer,
   SnapshotFollower,
+  snapshotFileName,
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
@@ -80,6 +82,29 @@ describe(`snapshot follower (SEQUENCER_SEED=${seed})`, () => {
     expect(reopened.recovery).toMatchObject({ snapshotSeq: 500, lastSeq: 500 });
     expect(reopened.stateHash()).toBe(primary.stateHash());
     await reopened.close();
+  });
+
+  it('counts from the newest valid snapshot, not from a newer file that is corrupt', async () => {
+    const dir = tempDir();
+    const primary = await primaryWith(dir, 300);
+    await primary.snapshotNow();
+    await Promise.all(takeWorkload(seed + 1, 150).map((item) => primary.submit(item.symbol, item.command)));
+    // Damaged newer files (a bad disk, a copy cut short): one within the journal, one far beyond it.
+    const valid = readFileSync(join(dir, snapshotFileName(300)), 'utf8');
+    const damaged = `${valid.slice(0, -2)}x}`;
+    writeFileSync(join(dir, snapshotFileName(440)), damaged);
+    writeFileSync(join(dir, snapshotFileName(9_999_999_999)), damaged);
+    const follower = new SnapshotFollower(dir, { everyCommands: 100, durableSeq: () => primary.lastSeq });
+    expect(follower.snapshotSeq).toBe(300);
+
+    expect(await follower.step()).toBe(450);
+    expect(follower.snapshotSeq).toBe(450);
+    expect(verifyDataDirectory(dir)).toMatchObject({
+      match: true,
+      snapshotSeq: 450,
+      replayedFromSnapshot: 0,
+    });
+    await primary.close();
   });
 
   it('refuses an interval below one command', () => {
