@@ -1,19 +1,22 @@
-import { formatDecimal, parseDecimal } from '../../platform/money.ts';
 import { assert } from '../matching/assert.ts';
 import type { BookDepth, PriceLevelView } from '../matching/index.ts';
+import { type PricedInstrument, priceFromTicks } from '../service/views.ts';
 import type { L2Delta, L3Delta, ReplicaOrders } from './book-replica.ts';
 import type { Candle } from './candles.ts';
 import type { TapeTrade } from './trade-tape.ts';
 
 /*
- * The public shape of market data, shared by REST and the WebSocket: prices are decimal strings at
- * the instrument's tick size, quantities integers (lots × lot size), times ISO 8601 UTC. L3 is
- * anonymous: order ids only, never a member or account.
+ * The public shape of market data, shared by REST and the WebSocket: prices are decimal strings
+ * written as order views write them (the tick's decimals, at least the currency's: "100.50" in USD),
+ * quantities integers (lots × lot size), times ISO 8601 UTC. L3 is anonymous: order ids only, never
+ * a member or account.
  */
 
 /** What market data needs of an instrument (a structural subset of the exchange's Instrument). */
 export interface MarketInstrument {
   symbol: string;
+  /** ISO 4217 code: a price shows at least its decimals. */
+  currency: string;
   /** Decimal string, e.g. "0.01". */
   tickSize: string;
   /** Shares per lot. */
@@ -57,25 +60,22 @@ export type L3ChangeJson =
 
 /** Converts ticks and lots of one instrument into its public units. */
 export class Units {
-  readonly #tickMinor: bigint;
-  readonly #scale: number;
+  readonly #instrument: PricedInstrument;
   readonly #lotSize: number;
 
   constructor(instrument: MarketInstrument) {
-    const scale = instrument.tickSize.split('.')[1]?.length ?? 0;
-    const tick = parseDecimal(instrument.tickSize, { scale, allowZero: false });
-    assert(tick.ok, `instrument ${instrument.symbol} has tick size ${instrument.tickSize}`);
     assert(
       Number.isSafeInteger(instrument.lotSize) && instrument.lotSize > 0,
       `lot size ${instrument.lotSize}`,
     );
-    this.#tickMinor = tick.value;
-    this.#scale = scale;
+    const { symbol, currency, tickSize } = instrument;
+    this.#instrument = { symbol, currency, tickSize };
     this.#lotSize = instrument.lotSize;
+    this.price(0); // a bad tick size throws here, not on the first update
   }
 
   price(ticks: number): string {
-    return formatDecimal(BigInt(ticks) * this.#tickMinor, this.#scale);
+    return priceFromTicks(this.#instrument, ticks);
   }
 
   quantity(lots: number): number {

@@ -43,11 +43,14 @@ export interface OrderView {
 
 const { priceScaleMax } = exchangeServiceLimits;
 
+/** What formatting a price needs of an instrument. */
+export type PricedInstrument = Pick<InstrumentDefinition, 'symbol' | 'tickSize' | 'currency'>;
+
 /**
  * A price in ticks as a decimal string: ticks × tickSize, shown with the tick's decimals and at
  * least the currency's ("100.00" in USD, "2800" in JPY).
  */
-export function priceFromTicks(instrument: InstrumentDefinition, ticks: number): string {
+export function priceFromTicks(instrument: PricedInstrument, ticks: number): string {
   const { tickUnits, unitsPerTick, scale } = priceFormatOf(instrument);
   const units = ticks * unitsPerTick;
   // Exact in Number arithmetic while the product is a safe integer (every realistic price).
@@ -69,7 +72,7 @@ interface PriceFormat {
 /** By `tickSize currency`: the formats of the listed instruments' prices, worked out once each. */
 const priceFormats = new Map<string, PriceFormat>();
 
-function priceFormatOf(instrument: InstrumentDefinition): PriceFormat {
+function priceFormatOf(instrument: PricedInstrument): PriceFormat {
   const key = `${instrument.tickSize} ${instrument.currency}`;
   let format = priceFormats.get(key);
   if (format) return format;

@@ -20,7 +20,7 @@ import { Prng } from '../../support/prng.ts';
  * exchange_trades.
  */
 
-const aapl: MarketInstrument = { symbol: 'AAPL', tickSize: '0.05', lotSize: 100 };
+const aapl: MarketInstrument = { symbol: 'AAPL', currency: 'USD', tickSize: '0.05', lotSize: 100 };
 const startedAt = Date.UTC(2026, 2, 2, 10, 0, 0);
 const minute = 60_000;
 

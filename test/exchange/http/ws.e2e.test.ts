@@ -27,7 +27,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
  * does this in production); only its answer shape is simplified.
  */
 
-const amzn: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 1 };
+const amzn: MarketInstrument = { symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 1 };
 const dirs: string[] = [];
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kinyu-ws-'));

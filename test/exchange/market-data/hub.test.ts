@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
 import { type HubSocket, MarketDataHub, slowConsumerClose } from '../../../src/exchange/market-data/hub.ts';
 import { webSocketLimits } from '../../../src/exchange/market-data/limits.ts';
-import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
+import { type MarketInstrument, Units } from '../../../src/exchange/market-data/views.ts';
 import { WsSession } from '../../../src/exchange/market-data/ws-session.ts';
 import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
 import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+import { priceFromTicks } from '../../../src/exchange/service/views.ts';
 import { anonymous, type Principal } from '../../../src/identity/domain/types.ts';
 import { systemClock } from '../../../src/platform/clock.ts';
 
@@ -30,7 +31,7 @@ class FakeSocket implements HubSocket {
   }
 }
 
-const amzn: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 10 };
+const amzn: MarketInstrument = { symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 10 };
 const t0 = Date.UTC(2026, 0, 5, 9, 30);
 
 /** A live engine book and the results the sequencer would hand the hub. */
@@ -295,7 +296,7 @@ describe('MarketDataHub fan-out', () => {
 describe('an update or snapshot that cannot be built', () => {
   // A lot size no listed instrument may have (the service caps order shares so that book totals stay
   // safe integers); here it makes a level of 8 lots overflow 2^53 shares, as a bug would.
-  const huge: MarketInstrument = { symbol: 'AMZN', tickSize: '0.01', lotSize: 2 ** 50 };
+  const huge: MarketInstrument = { symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 2 ** 50 };
   function hugeExchange() {
     const ex = exchange();
     return { ...ex, source: { ...ex.source, instrument: () => huge, instruments: () => [huge] } };
@@ -402,5 +403,23 @@ describe('WebSocket answers', () => {
     send({ op: 'auth', apiKey: 'kyu_third' });
     expect(keyChecks).toHaveLength(2);
     expect(socket.sent.at(-1)).toEqual({ type: 'auth', member: 'm1' });
+  });
+});
+
+describe('Units', () => {
+  it('writes prices as order views do: the tick’s decimals, at least the currency’s', () => {
+    const cases = [
+      { currency: 'USD', tickSize: '0.5', ticks: 201, price: '100.50' },
+      { currency: 'USD', tickSize: '0.0001', ticks: 1_000_005, price: '100.0005' },
+      { currency: 'JPY', tickSize: '1', ticks: 2_800, price: '2800' },
+      { currency: 'JPY', tickSize: '0.1', ticks: 28_001, price: '2800.1' },
+    ];
+    for (const { currency, tickSize, ticks, price } of cases) {
+      const instrument = { symbol: 'X', name: 'X', currency, tickSize, lotSize: 1 };
+      const units = new Units(instrument);
+      expect(units.price(ticks)).toBe(price);
+      expect(units.level({ priceTicks: ticks, quantityLots: 3 })).toEqual({ price, quantity: 3 });
+      expect(priceFromTicks(instrument, ticks)).toBe(price);
+    }
   });
 });
