@@ -1,6 +1,6 @@
 import { assert } from '../matching/assert.ts';
 import type { BookDepth, PriceLevelView } from '../matching/index.ts';
-import { type PricedInstrument, priceFromTicks } from '../service/views.ts';
+import { pricer } from '../service/views.ts';
 import type { L2Delta, L3Delta, ReplicaOrders } from './book-replica.ts';
 import type { Candle } from './candles.ts';
 import type { TapeTrade } from './trade-tape.ts';
@@ -60,7 +60,8 @@ export type L3ChangeJson =
 
 /** Converts ticks and lots of one instrument into its public units. */
 export class Units {
-  readonly #instrument: PricedInstrument;
+  /** The price of `ticks` as a decimal string. */
+  readonly price: (ticks: number) => string;
   readonly #lotSize: number;
 
   constructor(instrument: MarketInstrument) {
@@ -68,14 +69,9 @@ export class Units {
       Number.isSafeInteger(instrument.lotSize) && instrument.lotSize > 0,
       `lot size ${instrument.lotSize}`,
     );
-    const { symbol, currency, tickSize } = instrument;
-    this.#instrument = { symbol, currency, tickSize };
+    // A bad tick size throws here, not on the first update.
+    this.price = pricer(instrument);
     this.#lotSize = instrument.lotSize;
-    this.price(0); // a bad tick size throws here, not on the first update
-  }
-
-  price(ticks: number): string {
-    return priceFromTicks(this.#instrument, ticks);
   }
 
   quantity(lots: number): number {

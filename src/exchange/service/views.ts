@@ -51,7 +51,16 @@ export type PricedInstrument = Pick<InstrumentDefinition, 'symbol' | 'tickSize' 
  * least the currency's ("100.00" in USD, "2800" in JPY).
  */
 export function priceFromTicks(instrument: PricedInstrument, ticks: number): string {
-  const { tickUnits, unitsPerTick, scale } = priceFormatOf(instrument);
+  return formatPrice(priceFormatOf(instrument), ticks);
+}
+
+/** priceFromTicks for one instrument, its format worked out once (market data's hot path). */
+export function pricer(instrument: PricedInstrument): (ticks: number) => string {
+  const format = priceFormatOf(instrument);
+  return (ticks) => formatPrice(format, ticks);
+}
+
+function formatPrice({ tickUnits, unitsPerTick, scale }: PriceFormat, ticks: number): string {
   const units = ticks * unitsPerTick;
   // Exact in Number arithmetic while the product is a safe integer (every realistic price).
   if (Number.isSafeInteger(units) && units >= 0) {
