@@ -45,7 +45,12 @@ export function removeTempSnapshots(dir: string): void {
   }
 }
 
-/** Writes a snapshot atomically and removes all but the newest `snapshotsKept`. */
+/**
+ * Writes a snapshot atomically and removes older ones, keeping the newest `snapshotsKept` at or
+ * before it. Files named after it are neither counted nor removed: none can be this journal's (a
+ * corrupt file, or one from another journal, which recovery skips or reports), and counting them
+ * would remove the valid snapshots recovery needs.
+ */
 export async function writeSnapshot(dir: string, snapshot: ExchangeSnapshot): Promise<string> {
   const body = JSON.stringify({ format, ...snapshot });
   const checksum = createHash('sha256').update(body).digest('hex');
@@ -61,9 +66,8 @@ export async function writeSnapshot(dir: string, snapshot: ExchangeSnapshot): Pr
   }
   await rename(temp, target);
   syncDirectory(dir);
-  for (const old of listSnapshots(dir).slice(sequencerLimits.snapshotsKept)) {
-    unlinkSync(join(dir, old.file));
-  }
+  const upToThis = listSnapshots(dir).filter(({ seq }) => seq <= snapshot.seq);
+  for (const old of upToThis.slice(sequencerLimits.snapshotsKept)) unlinkSync(join(dir, old.file));
   return file;
 }
 

@@ -104,6 +104,11 @@ describe(`snapshot follower (SEQUENCER_SEED=${seed})`, () => {
       snapshotSeq: 450,
       replayedFromSnapshot: 0,
     });
+    // Pruning counts the two newest up to the one written and leaves the file named beyond the
+    // journal alone, so it never costs a valid snapshot its place.
+    await Promise.all(takeWorkload(seed + 2, 100).map((item) => primary.submit(item.symbol, item.command)));
+    expect(await follower.step()).toBe(550);
+    expect(listSnapshots(dir).map((s) => s.seq)).toEqual([9_999_999_999, 550, 450]);
     await primary.close();
   });
 
