@@ -86,8 +86,15 @@ export function readSnapshot(path: string): ExchangeSnapshot | SnapshotProblem {
   if (newline !== 64) return 'bad_checksum';
   const body = text.slice(newline + 1);
   if (createHash('sha256').update(body).digest('hex') !== text.slice(0, newline)) return 'bad_checksum';
-  const parsed = JSON.parse(body) as Partial<ExchangeSnapshot> & { format?: string };
+  let parsed: (Partial<ExchangeSnapshot> & { format?: string }) | null;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return 'bad_format';
+  }
   if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
     parsed.format !== format ||
     !Number.isSafeInteger(parsed.seq) ||
     !Number.isSafeInteger(parsed.lastRecordOffset) ||

@@ -15,6 +15,7 @@ import {
   Sequencer,
   scanJournal,
   sequencerLimits,
+  snapshotFileName,
   type UnsequencedCommand,
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
@@ -327,7 +328,23 @@ describe(`sequencer (SEQUENCER_SEED=${seed})`, () => {
     expect(recovered.snapshotSeq).toBe(previous!.seq);
     expect(recovered.books.stateHash()).toBe(live);
     writeFileSync(join(dir, previous!.file), 'garbage');
+    // A body that matches its checksum but is not a snapshot (not JSON, or JSON null) is bad_format.
+    for (const [seq, body] of [
+      [previous!.seq - 2, 'not json'],
+      [previous!.seq - 1, 'null'],
+    ] as const) {
+      writeFileSync(
+        join(dir, snapshotFileName(seq)),
+        `${createHash('sha256').update(body).digest('hex')}\n${body}`,
+      );
+    }
     const fromZero = recoverState(dir);
+    expect(fromZero.skippedSnapshots.map((skipped) => skipped.problem)).toEqual([
+      'bad_checksum',
+      'bad_checksum',
+      'bad_format',
+      'bad_format',
+    ]);
     expect(fromZero.snapshotSeq).toBeNull();
     expect(fromZero.replayed).toBe(1000);
     expect(fromZero.books.stateHash()).toBe(live);
