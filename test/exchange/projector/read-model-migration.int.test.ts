@@ -1,53 +1,32 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listExecutions } from '../../../src/exchange/projector/read-model.ts';
 import { migrate } from '../../../src/platform/sql/migrate.ts';
-import { createPool, type Pool } from '../../../src/platform/sql/pool.ts';
-import { withDatabase } from '../../support/global-setup.ts';
+import { createEmptyDatabase, migrationsThrough, type TestDatabase } from '../../support/db.ts';
 
 const exchangeMigrations = fileURLToPath(new URL('../../../src/exchange/migrations', import.meta.url));
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 describe('migration 0003_read_model_keys on a database that already has executions', () => {
-  const name = `kinyu_t_${inject('runTag')}_readkeys_${process.pid}`;
-  const beforeDir = mkdtempSync(path.join(tmpdir(), 'kinyu-exchange-0002-'));
-  let pool: Pool;
+  const before = migrationsThrough(exchangeMigrations, '0002_projections.sql');
+  let db: TestDatabase;
 
   beforeAll(async () => {
-    await adminQuery(`CREATE DATABASE ${name}`);
-    pool = createPool(withDatabase(inject('adminDatabaseUrl'), name), 2);
-    for (const file of ['0001_exchange.sql', '0002_projections.sql']) {
-      copyFileSync(path.join(exchangeMigrations, file), path.join(beforeDir, file));
-    }
+    db = await createEmptyDatabase();
   });
   afterAll(async () => {
-    await pool.end();
-    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    rmSync(beforeDir, { recursive: true, force: true });
+    await db.drop();
+    before.remove();
   });
 
   it('given executions keyed by text id, when it applies, then each gets its numeric place and they list in trade order', async () => {
-    await migrate(pool, [{ module: 'exchange', dir: beforeDir }]);
+    await migrate(db.pool, [{ module: 'exchange', dir: before.dir }]);
     const trades = [2, 10, 1];
     for (const n of trades) {
       for (const [suffix, liquidity] of [
         ['M', 'maker'],
         ['T', 'taker'],
       ] as const) {
-        await pool.query(
+        await db.pool.query(
           `INSERT INTO exchange_executions (id, trade_id, order_id, member, account, symbol, side, price_ticks,
              quantity_lots, order_type, liquidity, seq, time)
            VALUES ($1, $2, 18, 'ACME', '', 'AAPL', 'buy', 100, 1, 'limit', $3, 18, '2026-03-02T09:00:00Z')`,
@@ -56,9 +35,9 @@ describe('migration 0003_read_model_keys on a database that already has executio
       }
     }
 
-    await migrate(pool, [{ module: 'exchange', dir: exchangeMigrations }]);
+    await migrate(db.pool, [{ module: 'exchange', dir: exchangeMigrations }]);
 
-    const { rows } = await pool.query('SELECT id, fill FROM exchange_executions ORDER BY fill');
+    const { rows } = await db.pool.query('SELECT id, fill FROM exchange_executions ORDER BY fill');
     expect(rows).toEqual([
       { id: '18-1-M', fill: 1 },
       { id: '18-1-T', fill: 2 },
@@ -67,11 +46,11 @@ describe('migration 0003_read_model_keys on a database that already has executio
       { id: '18-10-M', fill: 19 },
       { id: '18-10-T', fill: 20 },
     ]);
-    const listed = await listExecutions(pool, { member: 'ACME' }, null, 10);
+    const listed = await listExecutions(db.pool, { member: 'ACME' }, null, 10);
     expect(listed.map((row) => row.id)).toEqual(rows.map((row) => row.id));
     // A fill that contradicts the side is refused.
     await expect(
-      pool.query(
+      db.pool.query(
         `INSERT INTO exchange_executions (id, trade_id, order_id, member, account, symbol, side, price_ticks,
            quantity_lots, order_type, liquidity, seq, fill, time)
          VALUES ('19-1-M', '19-1', 19, 'ACME', '', 'AAPL', 'buy', 100, 1, 'limit', 'maker', 19, 2, now())`,
