@@ -86,13 +86,16 @@ export class WsSession {
       );
       return;
     }
+    const text = data.toString('utf8');
     let value: unknown;
     let message: ClientMessage;
     try {
-      value = parseStrictJson(data.toString('utf8'));
+      value = parseStrictJson(text);
       message = validateClientMessage(value);
     } catch (error) {
-      this.#refuse(error, requestIdOf(value));
+      // A message refused for a float or a repeated key is still JSON: its id, read leniently, lets
+      // the client match the error to its request, answered in its turn.
+      this.#refuse(error, requestIdOf(value ?? parsedLeniently(text)));
       return;
     }
     try {
@@ -276,4 +279,12 @@ function invalidMessage(field: string, reason: string): AppError {
   return new AppError('validation_failed', `${field || 'message'} ${reason}`, {
     errors: [{ field, reason }],
   });
+}
+
+function parsedLeniently(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -391,6 +391,31 @@ describe('WebSocket answers', () => {
     ]);
   });
 
+  it('given a message refused for a float or a repeated key, then its error carries its id, in its turn', async () => {
+    const { socket, session, send, placing } = wsSession(hub(), member);
+    send({ op: 'order.new', id: 'r1', order });
+    const orderJson = JSON.stringify(order);
+    for (const text of [
+      `{"op":"order.new","id":"r2","order":${orderJson.replace('"100.00"', '100.5')}}`,
+      `{"op":"order.new","id":"r3","order":${orderJson},"order":${orderJson}}`,
+      '{"op":"order.new","id":"r4","order":',
+    ]) {
+      session.receive(Buffer.from(text), false);
+    }
+    await settle();
+    placing[0]!(null);
+    await settle();
+    expect(socket.sent.map((m) => [(m as { type: string }).type, (m as { id?: string }).id ?? null])).toEqual(
+      [
+        // Not JSON: no id to read, so its error goes out at once.
+        ['error', null],
+        ['order', 'r1'],
+        ['error', 'r2'],
+        ['error', 'r3'],
+      ],
+    );
+  });
+
   it('checks one auth message at a time: another while one is checked is refused with conflict', async () => {
     const { socket, send, keyChecks } = wsSession(hub());
     send({ op: 'auth', apiKey: 'kyu_first' });
