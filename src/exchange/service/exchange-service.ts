@@ -341,19 +341,39 @@ export class ExchangeService {
     await this.delivery.catch(() => undefined);
   }
 
+  /**
+   * Expires the DAY orders that must not rest any more: in every book whose session is closed, and
+   * in every book holding a DAY order placed before `dayEndMs` (the schedule's last close or roll).
+   * The schedule timer calls it at start and at every boundary, so a close or roll missed while the
+   * exchange was down, a timer that fired late, or a close whose expiry failed half way is made up
+   * before any order meets a stale DAY order. Returns the DAY orders expired.
+   */
+  expireStaleDayOrders(dayEndMs: number): Promise<number> {
+    return this.serialized(async () => {
+      const stale = new Set<string>();
+      for (const order of this.tracker.openOrders()) {
+        if (order.timeInForce !== 'DAY' || stale.has(order.symbol)) continue;
+        if (order.createdAt < dayEndMs || this.sessionState(order.symbol) === 'closed')
+          stale.add(order.symbol);
+      }
+      return stale.size === 0 ? 0 : this.expireDayOrders([...stale].sort());
+    });
+  }
+
   private async changeSession(
     symbol: string | undefined,
     next: SessionState,
     expire: boolean,
   ): Promise<number> {
-    // The state changes first, so no order for an affected book is sequenced after its expiry.
+    // Saved first: when saving fails nothing has changed, and the admin's retry starts afresh. A
+    // crash after it reopens in the new state, and a closed session's DAY orders are expired then
+    // (expireStaleDayOrders at start).
+    await this.store.saveSession(symbol ?? marketScope, next, this.clock.now());
+    // Then the state, so no order for an affected book is sequenced after its expiry.
     if (symbol === undefined) this.marketState = next;
     else this.instrumentStates.set(symbol, next);
     const affected = symbol === undefined ? this.sequencer.symbols() : [symbol];
-    const expired = expire ? await this.expireDayOrders(affected) : 0;
-    // Saved after the expiry: a crash in between reopens with the DAY orders gone, never the reverse.
-    await this.store.saveSession(symbol ?? marketScope, next, this.clock.now());
-    return expired;
+    return expire ? this.expireDayOrders(affected) : 0;
   }
 
   private async expireDayOrders(symbols: readonly string[]): Promise<number> {

@@ -26,6 +26,7 @@ export {
 } from './instruments.ts';
 export { accountPattern, clientOrderIdPattern, exchangeServiceLimits } from './limits.ts';
 export {
+  lastDayEnd,
   nextScheduleEvent,
   parseSchedule,
   type Schedule,

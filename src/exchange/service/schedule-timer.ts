@@ -2,13 +2,22 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/log.ts';
 import type { ExchangeService } from './exchange-service.ts';
 import { exchangeServiceLimits } from './limits.ts';
-import { nextScheduleEvent, type Schedule, scheduledState } from './schedule.ts';
+import {
+  lastDayEnd,
+  nextScheduleEvent,
+  type Schedule,
+  type ScheduleEventKind,
+  scheduledState,
+} from './schedule.ts';
 
 /**
- * The shell that applies the configured schedule: at start it puts the market in the state the
- * schedule says (a window schedule only), then sleeps until the next boundary and applies it
- * (open, close, or the `always` schedule's daily roll). Times come from the Clock; the decisions
- * from the pure functions in schedule.ts.
+ * The shell that applies the configured schedule: at start, and whenever it wakes at a boundary
+ * (open, close, or the `always` schedule's daily roll), it puts the market in the state the
+ * schedule says for the time it is now (a window schedule only) and expires every DAY order placed
+ * before the schedule's last close or roll. So what happened while the exchange was down, or while
+ * a late timer slept (a suspended host, a clock step), is made up before the next order, and a
+ * late wake never applies the boundary it was armed for at the wrong time. Times come from the
+ * Clock; the decisions from the pure functions in schedule.ts.
  */
 export class ScheduleTimer {
   private timer: NodeJS.Timeout | undefined;
@@ -22,12 +31,9 @@ export class ScheduleTimer {
     private readonly log?: Logger,
   ) {}
 
-  /** Applies the schedule's current state (window schedules) and arms the timer. */
+  /** Applies the schedule as of now and arms the timer. */
   async start(): Promise<void> {
-    if (this.schedule.kind === 'window') {
-      const state = scheduledState(this.schedule, this.clock.nowMs());
-      await this.service.applyScheduleEvent(state === 'open' ? 'open' : 'close');
-    }
+    await this.catchUp();
     this.arm();
   }
 
@@ -36,6 +42,18 @@ export class ScheduleTimer {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** The schedule's state for now (window schedules), then the DAY orders it has expired since. */
+  private async catchUp(): Promise<{ state: 'open' | 'closed'; expiredOrders: number }> {
+    const nowMs = this.clock.nowMs();
+    const state = scheduledState(this.schedule, nowMs);
+    let expiredOrders = 0;
+    if (this.schedule.kind === 'window') {
+      expiredOrders += await this.service.applyScheduleEvent(state === 'open' ? 'open' : 'close');
+    }
+    expiredOrders += await this.service.expireStaleDayOrders(lastDayEnd(this.schedule, nowMs));
+    return { state, expiredOrders };
   }
 
   private arm(): void {
@@ -47,16 +65,15 @@ export class ScheduleTimer {
     this.timer.unref();
   }
 
-  private fire(atMs: number, kind: 'open' | 'close' | 'roll'): void {
+  private fire(atMs: number, kind: ScheduleEventKind): void {
     // A timer may fire early (long sleeps are capped, clocks drift): only act once the boundary passed.
     if (this.clock.nowMs() < atMs) {
       this.arm();
       return;
     }
-    this.running = this.service
-      .applyScheduleEvent(kind)
+    this.running = this.catchUp()
       .then(
-        (expired) => this.log?.info({ event: kind, expiredOrders: expired }, 'exchange schedule applied'),
+        (applied) => this.log?.info({ event: kind, ...applied }, 'exchange schedule applied'),
         (error: unknown) => this.log?.error({ err: error, event: kind }, 'exchange schedule event failed'),
       )
       .finally(() => this.arm());

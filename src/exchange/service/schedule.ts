@@ -52,6 +52,18 @@ export function nextScheduleEvent(schedule: Schedule, nowMs: number): ScheduleEv
   return open < close ? { kind: 'open', atMs: open } : { kind: 'close', atMs: close };
 }
 
+/**
+ * The last moment at or before `nowMs` when DAY orders expired by the schedule: the latest close
+ * (window) or 00:00 UTC (`always`). A DAY order placed before it must not rest at `nowMs`.
+ */
+export function lastDayEnd(schedule: Schedule, nowMs: number): number {
+  return previousMinuteOfDay(schedule.kind === 'always' ? 0 : schedule.closeMinute, nowMs);
+}
+
+function previousMinuteOfDay(minuteOfDay: number, nowMs: number): number {
+  return nextMinuteOfDay(minuteOfDay, nowMs) - dayMs;
+}
+
 function nextMinuteOfDay(minuteOfDay: number, nowMs: number): number {
   const dayStart = Math.floor(nowMs / dayMs) * dayMs;
   const today = dayStart + minuteOfDay * minuteMs;

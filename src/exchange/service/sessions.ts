@@ -26,7 +26,8 @@ export function decideSessionAction(current: SessionState, action: SessionAction
       if (current === 'halted') return { ok: false, reason: 'halted_resume_instead' };
       return { ok: true, next: 'open', expiresDayOrders: false };
     case 'close':
-      return { ok: true, next: 'closed', expiresDayOrders: current !== 'closed' };
+      // Closing a closed session expires again: it completes a close whose expiry failed half way.
+      return { ok: true, next: 'closed', expiresDayOrders: true };
     case 'halt':
       if (current === 'closed') return { ok: false, reason: 'closed_cannot_halt' };
       return { ok: true, next: 'halted', expiresDayOrders: false };

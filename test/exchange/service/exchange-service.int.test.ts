@@ -1,10 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderState } from '../../../src/exchange/orders/order-state.ts';
-import { type SequencedResult, Sequencer } from '../../../src/exchange/sequencer/index.ts';
+import {
+  JournalBacklogFullError,
+  type SequencedResult,
+  Sequencer,
+} from '../../../src/exchange/sequencer/index.ts';
 import {
   defaultInstruments,
   ExchangeService,
   ExchangeStore,
+  type OrderView,
   parseSchedule,
   ScheduleTimer,
 } from '../../../src/exchange/service/index.ts';
@@ -80,6 +85,29 @@ describe('ExchangeService on a real sequencer and database', () => {
     price,
     quantity,
     timeInForce,
+  });
+
+  /** A resting order (of one lot size 1 instrument) as the projection hands it to a restarted service. */
+  const tracked = (member: string, view: OrderView, priceTicks: number): OrderState => ({
+    orderId: Number(view.id),
+    symbol: view.symbol,
+    member,
+    account: view.account,
+    clientOrderId: view.clientOrderId,
+    side: view.side,
+    orderType: view.orderType,
+    timeInForce: view.timeInForce as OrderState['timeInForce'],
+    postOnly: view.postOnly,
+    priceTicks,
+    quantityLots: view.quantity,
+    filledLots: view.filledQuantity,
+    remainingLots: view.remainingQuantity,
+    status: view.status,
+    rejectReason: null,
+    cancelReason: null,
+    createdAt: Date.parse(view.creationTime),
+    updatedAt: Date.parse(view.updateTime),
+    lastSeq: Number(view.id),
   });
 
   it('given DAY and GTC orders, when the market closes, then DAY orders expire and a replay reaches the same state', async () => {
@@ -186,29 +214,8 @@ describe('ExchangeService on a real sequencer and database', () => {
     const dir = newDir();
     const first = await start(dir);
     const resting = await first.service.placeOrder('firm-a', limit('sell', '250.00', 3));
-    const tracked: OrderState = {
-      orderId: Number(resting.id),
-      symbol: 'AMZN',
-      member: 'firm-a',
-      account: '',
-      clientOrderId: null,
-      side: 'sell',
-      orderType: 'limit',
-      timeInForce: 'GTC',
-      postOnly: false,
-      priceTicks: 25_000,
-      quantityLots: 3,
-      filledLots: 0,
-      remainingLots: 3,
-      status: 'new',
-      rejectReason: null,
-      cancelReason: null,
-      createdAt: Date.parse(resting.creationTime),
-      updatedAt: Date.parse(resting.updateTime),
-      lastSeq: Number(resting.id),
-    };
     await stop(first);
-    const second = await start(dir, { openOrders: [tracked] });
+    const second = await start(dir, { openOrders: [tracked('firm-a', resting, 25_000)] });
     await expect(second.service.cancelOrder('firm-b', resting.id)).rejects.toMatchObject({
       code: 'order_not_found',
     });
@@ -239,5 +246,120 @@ describe('ExchangeService on a real sequencer and database', () => {
     expect(await service.applyScheduleEvent('roll')).toBe(1);
     expect(service.sessions().market).toBe('open');
     expect(service.book('AMZN')!.order(Number(nextDay.id))).toBeNull();
+  });
+
+  describe('given DAY orders and a schedule, when the exchange was down or its timer late', () => {
+    const window = parseSchedule('13:30-20:00')!;
+
+    async function restartAt(dir: string, at: string, openOrders: OrderState[], schedule = window) {
+      const clock = new ManualClock(at);
+      const entry = await start(dir, { clock, openOrders });
+      const timer = new ScheduleTimer(entry.service, schedule, clock);
+      await timer.start();
+      await timer.stop();
+      return entry;
+    }
+
+    it('expires at start a DAY order placed before the last close, and keeps one placed since', async () => {
+      const dir = newDir();
+      const clock = new ManualClock('2026-03-02T15:00:00Z');
+      const first = await start(dir, { clock });
+      const yesterday = await first.service.placeOrder('firm-a', limit('buy', '200.00', 10, 'DAY'));
+      const gtc = await first.service.placeOrder('firm-a', limit('buy', '199.00', 10));
+      await stop(first);
+
+      // Down over the 20:00 close; back the next day inside the window.
+      const second = await restartAt(dir, '2026-03-03T14:00:00Z', [
+        tracked('firm-a', yesterday, 20_000),
+        tracked('firm-a', gtc, 19_900),
+      ]);
+      expect(second.service.sessions().market).toBe('open');
+      expect(second.service.book('AMZN')!.order(Number(yesterday.id))).toBeNull();
+      expect(second.service.book('AMZN')!.order(Number(gtc.id))).not.toBeNull();
+      const sell = await second.service.placeOrder('firm-b', limit('sell', '200.00', 10));
+      expect(sell.status).toBe('new');
+
+      // A DAY order placed today survives a restart within the same session.
+      const today = await second.service.placeOrder('firm-a', limit('buy', '198.00', 5, 'DAY'));
+      await stop(second);
+      const third = await restartAt(dir, '2026-03-03T15:00:00Z', [tracked('firm-a', today, 19_800)]);
+      expect(third.service.book('AMZN')!.order(Number(today.id))).not.toBeNull();
+    });
+
+    it('always: a DAY order from before 00:00 UTC is expired by a restart after it', async () => {
+      const dir = newDir();
+      const first = await start(dir, { clock: new ManualClock('2026-03-02T23:00:00Z') });
+      const late = await first.service.placeOrder('firm-a', limit('buy', '200.00', 1, 'DAY'));
+      await stop(first);
+      const second = await restartAt(
+        dir,
+        '2026-03-03T01:00:00Z',
+        [tracked('firm-a', late, 20_000)],
+        parseSchedule('always')!,
+      );
+      expect(second.service.book('AMZN')!.order(Number(late.id))).toBeNull();
+    });
+
+    it('a timer that wakes long after the close it was armed for applies the schedule as of now', async () => {
+      const clock = new ManualClock('2026-03-02T19:59:59.900Z');
+      const { service } = await start(newDir(), { clock });
+      const day = await service.placeOrder('firm-a', limit('buy', '200.00', 1, 'DAY'));
+      const timer = new ScheduleTimer(service, window, clock);
+      await timer.start();
+      // The host sleeps through the close and wakes the next afternoon, inside the window.
+      clock.set('2026-03-03T14:00:00Z');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await timer.stop();
+      expect(service.sessions().market).toBe('open');
+      expect(service.book('AMZN')!.order(Number(day.id))).toBeNull();
+      expect((await service.placeOrder('firm-b', limit('sell', '200.00', 1))).status).toBe('new');
+    });
+  });
+
+  describe('given a session change that fails half way', () => {
+    it('when saving fails, then nothing changed: the market stays open and DAY orders rest', async () => {
+      const { service, sequencer } = await start(newDir());
+      const day = await service.placeOrder('firm-a', limit('buy', '200.00', 1, 'DAY'));
+      const failing = Object.create(store) as ExchangeStore;
+      failing.saveSession = async () => {
+        throw new Error('connection terminated');
+      };
+      const broken = new ExchangeService({
+        sequencer,
+        store: failing,
+        clock: new ManualClock('2026-03-02T09:00:00Z'),
+        instruments: await store.listInstruments(),
+        sessions: await store.loadSessions(),
+        openOrders: [],
+      });
+      for (const action of ['halt', 'close'] as const) {
+        await expect(broken.applySessionAction(action)).rejects.toThrow('connection terminated');
+        expect(broken.sessions().market).toBe('open');
+      }
+      expect(service.book('AMZN')!.order(Number(day.id))).not.toBeNull();
+    });
+
+    it('when an expiry is refused, then closing again completes it', async () => {
+      const { service, sequencer } = await start(newDir());
+      const amzn = await service.placeOrder('firm-a', limit('buy', '200.00', 1, 'DAY'));
+      const goog = await service.placeOrder('firm-a', {
+        ...limit('buy', '500.00', 1, 'DAY'),
+        symbol: 'GOOG',
+      });
+      const submit = sequencer.submit.bind(sequencer);
+      let refuse = true;
+      sequencer.submit = (symbol, command, meta) => {
+        if (refuse && symbol === 'GOOG' && command.type === 'expire_day_orders') {
+          refuse = false;
+          return Promise.reject(new JournalBacklogFullError('journal backlog full'));
+        }
+        return submit(symbol, command, meta);
+      };
+      await expect(service.applySessionAction('close')).rejects.toMatchObject({ status: 503 });
+      expect(service.book('GOOG')!.order(Number(goog.id))).not.toBeNull();
+      expect((await service.applySessionAction('close')).expiredOrders).toBe(1);
+      expect(service.book('GOOG')!.order(Number(goog.id))).toBeNull();
+      expect(service.book('AMZN')!.order(Number(amzn.id))).toBeNull();
+    });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideSessionAction,
   effectiveState,
+  lastDayEnd,
   nextScheduleEvent,
   parseSchedule,
   type SessionAction,
@@ -16,7 +17,7 @@ describe('session transitions', () => {
     ['halted', 'open', 'halted_resume_instead'],
     ['open', 'close', 'closed', true],
     ['halted', 'close', 'closed', true],
-    ['closed', 'close', 'closed', false],
+    ['closed', 'close', 'closed', true],
     ['open', 'halt', 'halted', false],
     ['halted', 'halt', 'halted', false],
     ['closed', 'halt', 'closed_cannot_halt'],
@@ -88,6 +89,19 @@ describe('trading schedule', () => {
       kind: 'open',
       atMs: at('2026-03-03T09:30:00Z'),
     });
+  });
+
+  it('the last day end is the latest close (window) or 00:00 UTC (always) at or before the time', () => {
+    const always = parseSchedule('always')!;
+    expect(lastDayEnd(always, at('2026-03-02T12:00:00Z'))).toBe(at('2026-03-02T00:00:00Z'));
+    expect(lastDayEnd(always, at('2026-03-03T00:00:00Z'))).toBe(at('2026-03-03T00:00:00Z'));
+    const day = parseSchedule('09:30-16:00')!;
+    expect(lastDayEnd(day, at('2026-03-02T15:59:59Z'))).toBe(at('2026-03-01T16:00:00Z'));
+    expect(lastDayEnd(day, at('2026-03-02T16:00:00Z'))).toBe(at('2026-03-02T16:00:00Z'));
+    expect(lastDayEnd(day, at('2026-03-03T08:00:00Z'))).toBe(at('2026-03-02T16:00:00Z'));
+    const night = parseSchedule('22:00-06:00')!;
+    expect(lastDayEnd(night, at('2026-03-03T05:00:00Z'))).toBe(at('2026-03-02T06:00:00Z'));
+    expect(lastDayEnd(night, at('2026-03-03T12:00:00Z'))).toBe(at('2026-03-03T06:00:00Z'));
   });
 
   it('a window across midnight is open late and early, closed in between', () => {
