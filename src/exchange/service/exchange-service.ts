@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { memberIdPattern } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError, fail, invalidField, registerErrors } from '../../platform/errors.ts';
@@ -264,7 +265,13 @@ export class ExchangeService {
         throw new AppError('instruments_full', `At most ${exchangeServiceLimits.instrumentsMax} instruments`);
       }
       const outcome = await this.store.insertInstrument(definition, this.clock.now());
-      if (outcome === 'exists') throw instrumentExists(definition.symbol);
+      if (outcome === 'exists') {
+        // Stored but not listed here: an earlier insert committed and then failed to answer (a
+        // lost connection). List what is stored; the retry succeeds when it asked for the same.
+        const stored = (await this.store.listInstruments()).find((i) => i.symbol === definition.symbol);
+        if (stored) this.terms.set(stored.symbol, termsOf(stored));
+        if (!stored || !isDeepStrictEqual(stored, definition)) throw instrumentExists(definition.symbol);
+      }
       this.terms.set(definition.symbol, defined.terms);
       this.log?.info({ symbol: definition.symbol }, 'instrument listed');
       return this.instrument(definition.symbol)!;

@@ -51,6 +51,9 @@ export interface InstrumentTerms {
 
 const { priceScaleMax, priceBandScaleMax } = exchangeServiceLimits;
 
+// C0 and C1 controls and DEL (Unicode category Cc).
+const controlCharacter = /\p{Cc}/u;
+
 /** Validates an admin's definition; every problem names its field. */
 export function defineInstrument(
   input: InstrumentInput,
@@ -64,6 +67,9 @@ export function defineInstrument(
       field: 'name',
       reason: `must be 1..${exchangeServiceLimits.instrumentNameLengthMax} characters, not only spaces`,
     });
+  } else if (controlCharacter.test(name)) {
+    // PostgreSQL's text refuses NUL, and no name needs a control character.
+    errors.push({ field: 'name', reason: 'must not contain control characters' });
   }
   if (!isCurrencyCode(input.currency))
     errors.push({ field: 'currency', reason: 'is not a known currency code' });
@@ -107,6 +113,12 @@ export function defineInstrument(
       errors.push({
         field: 'maxOrderQuantity',
         reason: `must be an integer from the lot size to ${largest}`,
+      });
+    } else if (maxOrderQuantity % input.lotSize !== 0) {
+      // Orders are whole lots: a limit between two lot multiples would not be the one enforced.
+      errors.push({
+        field: 'maxOrderQuantity',
+        reason: `must be a multiple of the lot size ${input.lotSize}`,
       });
     }
   }

@@ -316,6 +316,45 @@ describe('ExchangeService on a real sequencer and database', () => {
     });
   });
 
+  it('given an instrument insert whose reply was lost, when the admin retries, then it is listed and tradeable', async () => {
+    const { sequencer } = await start(newDir());
+    const lossy = Object.create(store) as ExchangeStore;
+    let lose = true;
+    lossy.insertInstrument = async (definition, createdAt) => {
+      const outcome = await store.insertInstrument(definition, createdAt);
+      if (lose) {
+        lose = false;
+        throw new Error('Connection terminated unexpectedly');
+      }
+      return outcome;
+    };
+    const service = new ExchangeService({
+      sequencer,
+      store: lossy,
+      clock: new ManualClock('2026-03-02T09:00:00Z'),
+      instruments: await store.listInstruments(),
+      sessions: await store.loadSessions(),
+      openOrders: [],
+    });
+    const input = {
+      symbol: 'SAP.DE',
+      currency: 'EUR',
+      tickSize: '0.01',
+      lotSize: 1,
+      referencePrice: '120.00',
+    };
+    await expect(service.createInstrument(input)).rejects.toThrow('Connection terminated');
+    expect(service.instrument('SAP.DE')).toBeUndefined();
+    expect(await service.createInstrument(input)).toMatchObject({ symbol: 'SAP.DE', status: 'open' });
+    const order = await service.placeOrder('firm-a', { ...limit('buy', '120.00', 1), symbol: 'SAP.DE' });
+    expect(order.status).toBe('new');
+    // A retry asking for something else is still a conflict.
+    await expect(service.createInstrument({ ...input, referencePrice: '121.00' })).rejects.toMatchObject({
+      code: 'instrument_exists',
+    });
+    await db.pool.query("DELETE FROM exchange_instruments WHERE symbol = 'SAP.DE'");
+  });
+
   describe('given a session change that fails half way', () => {
     it('when saving fails, then nothing changed: the market stays open and DAY orders rest', async () => {
       const { service, sequencer } = await start(newDir());

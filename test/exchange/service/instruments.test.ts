@@ -79,6 +79,18 @@ describe('instrument definitions', () => {
     expect(tooWide).toMatchObject({ ok: false, errors: [{ field: 'priceBandPercent' }] });
     const smallMax = defineInstrument({ ...usd, lotSize: 10, maxOrderQuantity: 5 });
     expect(smallMax).toMatchObject({ ok: false, errors: [{ field: 'maxOrderQuantity' }] });
+    // A limit between two lot multiples would not be the one enforced (orders are whole lots).
+    expect(defineInstrument({ ...usd, lotSize: 100, maxOrderQuantity: 150 })).toEqual({
+      ok: false,
+      errors: [{ field: 'maxOrderQuantity', reason: 'must be a multiple of the lot size 100' }],
+    });
+    // PostgreSQL's text cannot hold NUL: a 400 naming the field, not a 500 from the insert.
+    for (const name of ['Acme\u0000Corp', 'Acme\nCorp', 'Acme\u007f']) {
+      expect(defineInstrument({ ...usd, name })).toEqual({
+        ok: false,
+        errors: [{ field: 'name', reason: 'must not contain control characters' }],
+      });
+    }
   });
 });
 
