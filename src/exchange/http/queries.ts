@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MemberPrincipal } from '../../identity/domain/types.ts';
 import { AppError, assert, invalidField, registerErrors } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
-import { instantMsRange } from '../../platform/http/validation.ts';
+import { compareInstants, instantMsRange, instantRoundedUp } from '../../platform/http/validation.ts';
 import type { Pool } from '../../platform/sql/pool.ts';
 import { openStatuses } from '../orders/order-state.ts';
 import { queryLimits } from '../projector/limits.ts';
@@ -330,23 +330,12 @@ function executionFilter(
     endTime?: string | undefined;
   },
 ): ExecutionFilter {
-  const startTime = query.startTime === undefined ? undefined : instantRoundedUp(query.startTime);
-  const endTime = query.endTime === undefined ? undefined : instantRoundedUp(query.endTime);
-  if (startTime && endTime && endTime.getTime() < startTime.getTime()) {
+  if (query.startTime && query.endTime && compareInstants(query.endTime, query.startTime) < 0) {
     throw invalidField('endTime', 'must not be before startTime');
   }
+  const startTime = query.startTime === undefined ? undefined : instantRoundedUp(query.startTime);
+  const endTime = query.endTime === undefined ? undefined : instantRoundedUp(query.endTime);
   return { member, symbol: query.symbol, orderId: query.orderId, startTime, endTime };
-}
-
-/**
- * A date-time as a Date, rounded up to the next millisecond when it has finer digits (a Date would
- * drop them): executions carry whole milliseconds, so `time >= start` and `time < end` then hold
- * for exactly the executions at or after `start` and before `end`.
- */
-export function instantRoundedUp(text: string): Date {
-  const date = new Date(text);
-  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
-  return /[1-9]/.test(fraction.slice(3)) ? new Date(date.getTime() + 1) : date;
 }
 
 /** One execution as members see it. */

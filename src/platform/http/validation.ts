@@ -44,6 +44,32 @@ export const instantMsRange = {
 } as const;
 
 /**
+ * A date-time as a Date, rounded up to the next millisecond when it has finer digits (a Date would
+ * drop them): for times held in whole milliseconds, `time >= start` and `time < end` then hold
+ * exactly for the times at or after `start` and before `end`.
+ */
+export function instantRoundedUp(text: string): Date {
+  const date = new Date(text);
+  return /[1-9]/.test(subMillisecondDigits(text)) ? new Date(date.getTime() + 1) : date;
+}
+
+/** Orders two date-times exactly, digits finer than a millisecond included: negative when `a` is earlier. */
+export function compareInstants(a: string, b: string): number {
+  const byMs = Date.parse(a) - Date.parse(b);
+  if (byMs !== 0) return Math.sign(byMs);
+  // Same millisecond (zone offsets are whole minutes): the finer digits decide, compared as equal-length decimals.
+  const [digitsA, digitsB] = [subMillisecondDigits(a), subMillisecondDigits(b)];
+  const width = Math.max(digitsA.length, digitsB.length);
+  const [fineA, fineB] = [digitsA.padEnd(width, '0'), digitsB.padEnd(width, '0')];
+  return fineA < fineB ? -1 : fineA > fineB ? 1 : 0;
+}
+
+/** The fraction digits of a date-time after the milliseconds ("" when there are none). */
+function subMillisecondDigits(text: string): string {
+  return (/\.(\d+)/.exec(text)?.[1] ?? '').slice(3);
+}
+
+/**
  * Bodies are validated without coercion (a JSON number is never taken for a decimal string);
  * query strings, params and headers arrive as text and are coerced to the declared types.
  */

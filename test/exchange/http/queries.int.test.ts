@@ -436,6 +436,10 @@ describe('exchange query routes', () => {
 
     it('rounds a sub-millisecond window edge up, so the window holds exactly the executions inside it', async () => {
       const justAfter = timeOf(sweep).replace('.000Z', '.0005Z');
+      const reversed = await get(
+        `/v1/execution?startTime=${justAfter}&endTime=${timeOf(sweep).replace('.000Z', '.0001Z')}`,
+      );
+      expect(reversed.json().errors).toEqual([{ field: 'endTime', reason: 'must not be before startTime' }]);
       expect((await get(`/v1/execution?orderId=${sweep}&startTime=${justAfter}`)).json().executions).toEqual(
         [],
       );
