@@ -10,7 +10,7 @@ import { marketDataRoutes } from './http/market-data.ts';
 import { exchangeOrderRoutes, rateLimitedOrderOperations } from './http/orders.ts';
 import { exchangeQueryRoutes } from './http/queries.ts';
 import { exchangeWebSocket } from './http/ws.ts';
-import { MarketDataHub, sqlCandleHistory } from './market-data/index.ts';
+import { loadMarketDataSeed, MarketDataHub, sqlCandleHistory } from './market-data/index.ts';
 import { loadOpenOrders, ProjectorThread } from './projector/index.ts';
 import { Sequencer } from './sequencer/index.ts';
 import {
@@ -89,7 +89,15 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       log: logger,
     });
     const service = live;
-    // Before any new command: the hub's replicas start from the books as the journal left them.
+    // Before any new command: the hub's replicas start from the books as the journal left them,
+    // and its candles in progress and trade tape from exchange_trades, which the projector has
+    // caught up with the journal (a restart would otherwise show a day's candle as what traded since).
+    const startedAtMs = clock.nowMs();
+    const seed = await loadMarketDataSeed(pool, {
+      symbols: sequencer.symbols(),
+      lastSeq: live.lastSeq,
+      startedAtMs,
+    });
     const hub = new MarketDataHub({
       source: {
         instrument: (symbol) => live.instrument(symbol),
@@ -101,7 +109,8 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
         },
       },
       metrics: context.metrics,
-      startedAtMs: clock.nowMs(),
+      startedAtMs,
+      seed,
     });
     live.subscribe(hub);
     const running = projector;

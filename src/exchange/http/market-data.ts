@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { AppError, registerErrors } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
+import { compareInstants, instantRoundedUp } from '../../platform/http/validation.ts';
 import { type CandleHistory, queryCandles } from '../market-data/candle-history.ts';
 import { candleResolutions } from '../market-data/candles.ts';
 import { marketDataErrors } from '../market-data/errors.ts';
@@ -212,9 +213,7 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
       async (request) => {
         const { symbol, resolution, startTime, endTime } = request.query;
         const { market, units } = find(symbol);
-        const fromMs = Date.parse(startTime);
-        const toMs = Date.parse(endTime);
-        assertRange(fromMs, toMs, candleResolutions[resolution]);
+        const { fromMs, toMs } = candleRange(startTime, endTime, candleResolutions[resolution]);
         const candles = await queryCandles(market.candles.series[resolution], deps.history, {
           symbol,
           resolution,
@@ -228,12 +227,24 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
   };
 }
 
-function assertRange(fromMs: number, toMs: number, resolutionMs: number): void {
-  if (!(toMs > fromMs)) {
+/**
+ * `[startTime, endTime)` in epoch ms, refused when empty or wider than candlesPerQueryMax. Candles
+ * start on whole milliseconds, so bounds rounded up keep exactly the starts inside the range, and the
+ * order is checked on the exact instants: Date.parse drops digits finer than a millisecond, which
+ * would let a bound take one candle too many or too few and refuse `.0001Z` to `.0009Z`.
+ */
+function candleRange(
+  startTime: string,
+  endTime: string,
+  resolutionMs: number,
+): { fromMs: number; toMs: number } {
+  if (!(compareInstants(endTime, startTime) > 0)) {
     throw new AppError('invalid_time_range', 'endTime must be after startTime', {
       errors: [{ field: 'endTime', reason: 'must be after startTime' }],
     });
   }
+  const fromMs = instantRoundedUp(startTime).getTime();
+  const toMs = instantRoundedUp(endTime).getTime();
   const buckets = Math.ceil((toMs - fromMs) / resolutionMs);
   if (buckets > marketDataLimits.candlesPerQueryMax) {
     throw new AppError(
@@ -249,4 +260,5 @@ function assertRange(fromMs: number, toMs: number, resolutionMs: number): void {
       },
     );
   }
+  return { fromMs, toMs };
 }

@@ -78,6 +78,8 @@ class BookSide {
   readonly levels = new Map<number, Level>();
   /** Prices best first. */
   readonly prices: number[] = [];
+  /** Orders resting on this side (over every level). */
+  orderCount = 0;
 
   constructor(readonly side: Side) {}
 
@@ -137,8 +139,9 @@ export class MarketDataBook {
   }
 
   /**
-   * A replica of a live book read at start, before any submit: `orders` is its `l3()` (best first,
-   * FIFO within a price) and `lastSeq` the sequencer's seq at that moment.
+   * A replica of a live book read at start, before any submit: `orders` is every order resting in
+   * it, best first and FIFO within a price (its `snapshot()`: `l3()` is capped below what may rest),
+   * and `lastSeq` the sequencer's seq at that moment.
    */
   static seed(orders: BookOrders | ReplicaOrders, lastSeq: number): MarketDataBook {
     const book = new MarketDataBook(lastSeq);
@@ -263,6 +266,12 @@ export class MarketDataBook {
     return this.#orders.size;
   }
 
+  /** Price levels and orders resting on one side: a capped view that shows fewer was cut. */
+  sideSize(side: Side): { levels: number; orders: number } {
+    const bookSide = this.#side(side);
+    return { levels: bookSide.prices.length, orders: bookSide.orderCount };
+  }
+
   /** Remembers a level's quantity before this command first changes it (for the L2 deltas). */
   #touch(levelsBefore: Map<string, L2Delta>, side: Side, priceTicks: number): void {
     const key = `${side}:${priceTicks}`;
@@ -296,9 +305,11 @@ export class MarketDataBook {
   #rest(order: ReplicaOrder): void {
     if (this.#orders.has(order.orderId)) fail(`order ${order.orderId} rests twice`);
     if (!(order.quantityLots > 0)) fail(`order ${order.orderId} rests without quantity`);
-    const level = this.#side(order.side).level(order.priceTicks);
+    const side = this.#side(order.side);
+    const level = side.level(order.priceTicks);
     level.orders.set(order.orderId, order);
     level.quantityLots += order.quantityLots;
+    side.orderCount++;
     this.#orders.set(order.orderId, order);
   }
 
@@ -314,6 +325,7 @@ export class MarketDataBook {
       return;
     }
     level.orders.delete(order.orderId);
+    side.orderCount--;
     this.#orders.delete(order.orderId);
     side.dropIfEmpty(level);
     l3.push({ action: 'delete', orderId: order.orderId, side: order.side, priceTicks: order.priceTicks });

@@ -13,26 +13,33 @@ export interface CandleHistory {
   ): Promise<Candle[]>;
 }
 
-/*
- * Buckets are `date_bin(resolution, time, epoch)`: aligned to UTC like the in-memory series. Within
- * a bucket trades are ordered by seq, then by their index in the command (trade id `<seq>-<n>`), so
- * open is the first and close the last trade exactly as the ring computes them.
+/**
+ * OHLC and volume of a group of `exchange_trades` rows. Within the group trades are ordered by seq,
+ * then by their index in the command (trade id `<seq>-<n>`), so open is the first and close the
+ * last trade exactly as the ring computes them.
  */
-const candlesSql = `
-  SELECT (extract(epoch FROM date_bin($2::interval, time, TIMESTAMPTZ 'epoch')) * 1000)::int8 AS start_ms,
+export const ohlcvColumnsSql = `
          (array_agg(price_ticks ORDER BY seq, split_part(trade_id, '-', 2)::int))[1] AS open_ticks,
          max(price_ticks) AS high_ticks,
          min(price_ticks) AS low_ticks,
          (array_agg(price_ticks ORDER BY seq DESC, split_part(trade_id, '-', 2)::int DESC))[1] AS close_ticks,
-         sum(quantity_lots)::int8 AS volume_lots
+         sum(quantity_lots)::int8 AS volume_lots`;
+
+/*
+ * Buckets are `date_bin(resolution, time, epoch)`: aligned to UTC like the in-memory series. $3 and
+ * $4 are bucket edges, so every bucket read is whole.
+ */
+const candlesSql = `
+  SELECT (extract(epoch FROM date_bin($2::interval, time, TIMESTAMPTZ 'epoch')) * 1000)::int8 AS start_ms,
+         ${ohlcvColumnsSql}
     FROM exchange_trades
    WHERE symbol = $1 AND time >= $3::timestamptz AND time < $4::timestamptz
    GROUP BY 1
    ORDER BY 1
    LIMIT $5`;
 
-interface CandleRow {
-  start_ms: bigint;
+/** The columns of `ohlcvColumnsSql`. */
+export interface OhlcvRow {
   open_ticks: bigint;
   high_ticks: bigint;
   low_ticks: bigint;
@@ -40,25 +47,41 @@ interface CandleRow {
   volume_lots: bigint;
 }
 
+interface CandleRow extends OhlcvRow {
+  start_ms: bigint;
+}
+
+/** The candle of the bucket starting at `startMs` from its `ohlcvColumnsSql` row. */
+export function candleOfRow(startMs: number, row: OhlcvRow): Candle {
+  return {
+    startMs,
+    openTicks: Number(row.open_ticks),
+    highTicks: Number(row.high_ticks),
+    lowTicks: Number(row.low_ticks),
+    closeTicks: Number(row.close_ticks),
+    volumeLots: Number(row.volume_lots),
+  };
+}
+
 /** Reads candles from engineer C's `exchange_trades` projection. */
 export function sqlCandleHistory(db: Queryable): CandleHistory {
   return {
     async candles(symbol, resolution, fromMs, toMs, limit) {
+      // The buckets starting in [fromMs, toMs) are those from the first edge at or after fromMs up
+      // to the first edge at or after toMs: filtering trades by the raw bounds would cut the first
+      // and last bucket instead of leaving them out or whole.
+      const resolutionMs = candleResolutions[resolution];
+      const firstMs = Math.ceil(fromMs / resolutionMs) * resolutionMs;
+      const endMs = Math.ceil(toMs / resolutionMs) * resolutionMs;
+      if (endMs <= firstMs) return [];
       const { rows } = await db.query<CandleRow>(candlesSql, [
         symbol,
-        `${candleResolutions[resolution]} milliseconds`,
-        new Date(fromMs).toISOString(),
-        new Date(toMs).toISOString(),
+        `${resolutionMs} milliseconds`,
+        new Date(firstMs).toISOString(),
+        new Date(endMs).toISOString(),
         limit,
       ]);
-      return rows.map((row) => ({
-        startMs: Number(row.start_ms),
-        openTicks: Number(row.open_ticks),
-        highTicks: Number(row.high_ticks),
-        lowTicks: Number(row.low_ticks),
-        closeTicks: Number(row.close_ticks),
-        volumeLots: Number(row.volume_lots),
-      }));
+      return rows.map((row) => candleOfRow(Number(row.start_ms), row));
     },
   };
 }
@@ -77,6 +100,8 @@ export async function queryCandles(
   if (history === undefined || fromMs >= series.completeFromMs)
     return series.range(fromMs, toMs).slice(0, limit);
   const splitMs = Math.min(toMs, series.completeFromMs);
+  // Read before the await: a candle evicted from the ring meanwhile would be in neither part.
+  const newer = series.range(splitMs, toMs);
   const older = await history.candles(symbol, resolution, fromMs, splitMs, limit);
-  return [...older, ...series.range(splitMs, toMs)].slice(0, limit);
+  return [...older, ...newer].slice(0, limit);
 }

@@ -47,18 +47,35 @@ export function bucketStartMs(timeMs: number, resolutionMs: number): number {
 
 /**
  * The newest candles of one symbol at one resolution, in a ring buffer. `completeFromMs` is where
- * the series is known to hold every trade: the first whole bucket after market data started, moved
- * up as old candles are evicted. Ranges starting earlier need the trade history (SQL).
+ * the series is known to hold every trade: the first whole bucket after market data started (or
+ * the bucket in progress then, when seeded with it), moved up as old candles are evicted. Ranges
+ * starting earlier need the trade history (SQL).
  */
 export class CandleSeries {
   readonly resolutionMs: number;
   readonly #candles: RingBuffer<Candle>;
   #completeFromMs: number;
 
-  constructor(resolution: CandleResolution, capacity: number, startedAtMs: number) {
+  /**
+   * `current`, when given, is the bucket holding `startedAtMs` as the trade history had it when
+   * market data started (null: no trade in it yet). Every later trade is folded in, so the series
+   * covers that bucket too, and its candle is whole from the start rather than only what traded
+   * since a restart.
+   */
+  constructor(resolution: CandleResolution, capacity: number, startedAtMs: number, current?: Candle | null) {
     this.resolutionMs = candleResolutions[resolution];
     this.#candles = new RingBuffer(capacity);
-    this.#completeFromMs = Math.ceil(startedAtMs / this.resolutionMs) * this.resolutionMs;
+    if (current === undefined) {
+      this.#completeFromMs = Math.ceil(startedAtMs / this.resolutionMs) * this.resolutionMs;
+      return;
+    }
+    this.#completeFromMs = bucketStartMs(startedAtMs, this.resolutionMs);
+    if (current === null) return;
+    assert(
+      current.startMs === this.#completeFromMs,
+      `seeded candle at ${current.startMs}, not the bucket of ${startedAtMs}`,
+    );
+    this.#candles.push({ ...current });
   }
 
   get completeFromMs(): number {
@@ -121,9 +138,16 @@ export class CandleSeries {
 export class CandleSet {
   readonly series: Record<CandleResolution, CandleSeries>;
 
-  constructor(capacity: number, startedAtMs: number) {
+  /**
+   * `current`, when given, holds per resolution the candle of the bucket in progress at start (see
+   * CandleSeries); a resolution it leaves out had no trade in that bucket.
+   */
+  constructor(capacity: number, startedAtMs: number, current?: Partial<Record<CandleResolution, Candle>>) {
     this.series = Object.fromEntries(
-      candleResolutionNames.map((r) => [r, new CandleSeries(r, capacity, startedAtMs)]),
+      candleResolutionNames.map((r) => [
+        r,
+        new CandleSeries(r, capacity, startedAtMs, current === undefined ? undefined : (current[r] ?? null)),
+      ]),
     ) as Record<CandleResolution, CandleSeries>;
   }
 

@@ -1,12 +1,14 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { AppError } from '../../platform/errors.ts';
 import { fail } from '../matching/assert.ts';
 import type { BookOrders } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
 import { type BookChanges, MarketDataBook } from './book-replica.ts';
-import { type CandleResolution, CandleSet, candleResolutionNames } from './candles.ts';
+import { type Candle, type CandleResolution, CandleSet, candleResolutionNames } from './candles.ts';
 import { type Channel, candleChannelName, channelName, channelNames } from './channels.ts';
+import type { MarketDataSeed } from './history-seed.ts';
 import { marketDataLimits, webSocketLimits } from './limits.ts';
-import { TradeTape, tapeTrades } from './trade-tape.ts';
+import { type TapeTrade, TradeTape, tapeTrades } from './trade-tape.ts';
 import { type MarketInstrument, Units } from './views.ts';
 
 /**
@@ -16,7 +18,12 @@ import { type MarketInstrument, Units } from './views.ts';
 export interface MarketDataSource {
   instrument(symbol: string): MarketInstrument | undefined;
   instruments(): MarketInstrument[];
-  book(symbol: string): { l3(): BookOrders } | undefined;
+  /**
+   * The live book; its `snapshot()` lists every resting order. Not `l3()`: the engine caps that at
+   * matchingLimits.l3OrdersMax per side, below restingOrdersMax, and a replica missing an order
+   * would fail on the first event that touches it.
+   */
+  book(symbol: string): { snapshot(): BookOrders } | undefined;
   /** Symbols that have a live book, listed or not (the sequencer's `symbols()`), when known. */
   symbols?(): string[];
   readonly lastSeq: number;
@@ -41,8 +48,17 @@ export interface SendBufferLimits {
 export interface MarketDataHubOptions {
   source: MarketDataSource;
   metrics: Registry;
-  /** Epoch ms when market data started (from the Clock): candles are complete from the next bucket. */
+  /**
+   * Epoch ms when market data started (from the Clock): candles are complete from the next bucket,
+   * or from the bucket in progress when `seed` gives it.
+   */
   startedAtMs: number;
+  /**
+   * The trade history at start (loadMarketDataSeed): the bucket in progress at every resolution
+   * and the newest trades, so that after a restart snapshots show them whole. Read at the same
+   * seq and start time as the hub's; without it candles and tape hold only what trades from now on.
+   */
+  seed?: MarketDataSeed;
   /** Overrides for tests; default webSocketLimits. */
   sendBuffer?: Partial<SendBufferLimits>;
   tradeTapeTradesMax?: number;
@@ -51,6 +67,18 @@ export interface MarketDataHubOptions {
 
 /** Close code and reason for a subscriber whose send buffer would overflow. */
 export const slowConsumerClose = { code: 1013, reason: 'slow consumer: send buffer full' } as const;
+
+/** Close code and reason for a subscriber of a symbol whose replica failed (see MarketDataHub #retire). */
+export const marketDataFailedClose = {
+  code: 1011,
+  reason: 'market data failed for a subscribed symbol',
+} as const;
+
+/** What the trade history held for one symbol at start (see MarketDataHubOptions.seed). */
+interface SymbolHistory {
+  candles: Partial<Record<CandleResolution, Candle>>;
+  trades: readonly TapeTrade[];
+}
 
 /** One symbol's published state. */
 export class SymbolMarket {
@@ -66,16 +94,21 @@ export class SymbolMarket {
   };
   /** Per channel name: seq of the last message published on it (the seed seq before any). */
   readonly #channelSeqs = new Map<string, number>();
+  /** Set once the replica threw: the symbol serves nothing more until a restart. */
+  failed = false;
 
+  /** `history`, when given, seeds the tape and the candles in progress (see MarketDataHubOptions.seed). */
   constructor(
     readonly symbol: string,
     readonly book: MarketDataBook,
     tradeTapeTradesMax: number,
     candlesPerSeriesMax: number,
     startedAtMs: number,
+    history?: SymbolHistory,
   ) {
     this.tape = new TradeTape(tradeTapeTradesMax);
-    this.candles = new CandleSet(candlesPerSeriesMax, startedAtMs);
+    this.tape.add(history?.trades ?? []);
+    this.candles = new CandleSet(candlesPerSeriesMax, startedAtMs, history?.candles);
     this.names = {
       l2: channelName('book.L2', symbol),
       l3: channelName('book.L3', symbol),
@@ -119,6 +152,7 @@ export class MarketDataHub {
   readonly #startedAtMs: number;
   readonly #tradeTapeTradesMax: number;
   readonly #candlesPerSeriesMax: number;
+  readonly #startSeed: MarketDataSeed | undefined;
   readonly sendBuffer: SendBufferLimits;
   #lastSeq: number;
   /** The first update of the command being folded that could not be built (see #publish). */
@@ -136,6 +170,14 @@ export class MarketDataHub {
     this.#startedAtMs = options.startedAtMs;
     this.#tradeTapeTradesMax = options.tradeTapeTradesMax ?? marketDataLimits.tradeTapeTradesMax;
     this.#candlesPerSeriesMax = options.candlesPerSeriesMax ?? marketDataLimits.candlesPerSeriesMax;
+    this.#startSeed = options.seed;
+    if (options.seed) {
+      // History read at another seq or time would double or miss trades around the start.
+      if (options.seed.lastSeq !== this.#seedSeq)
+        fail(`market data seed read at seq ${options.seed.lastSeq}, the replicas start at ${this.#seedSeq}`);
+      if (options.seed.startedAtMs !== this.#startedAtMs)
+        fail(`market data seed read for ${options.seed.startedAtMs}, the hub starts at ${this.#startedAtMs}`);
+    }
     this.sendBuffer = { ...pickSendBuffer(webSocketLimits), ...options.sendBuffer };
     this.metrics = {
       subscribers: new Gauge({
@@ -163,7 +205,7 @@ export class MarketDataHub {
       const live = options.source.book(symbol);
       this.#add(
         symbol,
-        live ? MarketDataBook.seed(live.l3(), this.#seedSeq) : MarketDataBook.empty(this.#seedSeq),
+        live ? MarketDataBook.seed(live.snapshot(), this.#seedSeq) : MarketDataBook.empty(this.#seedSeq),
       );
     }
   }
@@ -187,7 +229,14 @@ export class MarketDataHub {
 
   #fold(result: SequencedResult): void {
     const market = this.#markets.get(result.symbol) ?? this.#seed(result.symbol);
-    const changes = market.book.apply(result.seq, result.events);
+    if (market.failed) return;
+    let changes: BookChanges;
+    try {
+      changes = market.book.apply(result.seq, result.events);
+    } catch (error) {
+      this.#retire(market);
+      throw error;
+    }
     this.#publishBook(market, result.seq, changes);
     const trades = tapeTrades(result.seq, result.meta?.time ?? Number.NaN, result.events);
     if (trades.length === 0) return;
@@ -203,11 +252,21 @@ export class MarketDataHub {
     }
   }
 
-  /** The published state of a listed instrument, or undefined for an unknown symbol. */
+  /**
+   * The published state of a listed instrument, or undefined for an unknown symbol; throws
+   * `service_unavailable` for a symbol whose replica failed.
+   */
   market(symbol: string): { market: SymbolMarket; units: Units } | undefined {
     const units = this.#unitsOf(symbol);
     if (!units) return undefined;
-    return { market: this.#markets.get(symbol) ?? this.#seed(symbol), units };
+    const market = this.#markets.get(symbol) ?? this.#seed(symbol);
+    if (market.failed) {
+      throw new AppError(
+        'service_unavailable',
+        `Market data for ${symbol} failed and is unavailable until the exchange restarts`,
+      );
+    }
+    return { market, units };
   }
 
   /** Attaches a socket; every message to it (market data or not) goes through its bounded buffer. */
@@ -308,15 +367,39 @@ export class MarketDataHub {
   }
 
   #add(symbol: string, book: MarketDataBook): SymbolMarket {
+    // A symbol the seed does not list had no trade before start (every traded symbol has a book).
+    const seed = this.#startSeed;
+    const history = seed && {
+      candles: seed.candles.get(symbol) ?? {},
+      trades: seed.trades.get(symbol) ?? [],
+    };
     const market = new SymbolMarket(
       symbol,
       book,
       this.#tradeTapeTradesMax,
       this.#candlesPerSeriesMax,
       this.#startedAtMs,
+      history,
     );
     this.#markets.set(symbol, market);
     return market;
+  }
+
+  /**
+   * The replica threw part way through a command, so it no longer matches the book. Rather than
+   * publish from a diverged copy, the symbol serves nothing more (market() refuses it) until a
+   * restart seeds a new replica, and its subscribers are closed so that they notice.
+   */
+  #retire(market: SymbolMarket): void {
+    market.failed = true;
+    const subscribers = new Set<Subscriber>();
+    for (const name of channelNames(market.symbol)) {
+      for (const subscriber of this.#channelSubscribers.get(name) ?? []) subscribers.add(subscriber);
+    }
+    for (const subscriber of subscribers) {
+      subscriber.detach();
+      subscriber.socket.close(marketDataFailedClose.code, marketDataFailedClose.reason);
+    }
   }
 
   #unitsOf(symbol: string): Units | undefined {
@@ -429,11 +512,20 @@ export class Subscriber {
 }
 
 function snapshotData(channel: Channel, market: SymbolMarket, units: Units): unknown {
+  const { book } = market;
   switch (channel.kind) {
-    case 'book.L2':
-      return units.depth(market.book.l2(marketDataLimits.l2DepthMax));
-    case 'book.L3':
-      return units.orders(market.book.l3(marketDataLimits.l3OrdersMax));
+    case 'book.L2': {
+      const depth = book.l2(marketDataLimits.l2DepthMax);
+      const cut =
+        depth.bids.length < book.sideSize('buy').levels || depth.asks.length < book.sideSize('sell').levels;
+      return markCut(units.depth(depth), cut);
+    }
+    case 'book.L3': {
+      const orders = book.l3(marketDataLimits.l3OrdersMax);
+      const cut =
+        orders.bids.length < book.sideSize('buy').orders || orders.asks.length < book.sideSize('sell').orders;
+      return markCut(units.orders(orders), cut);
+    }
     case 'bbo':
       return units.bbo(market.book.l1());
     case 'trades':
@@ -445,6 +537,14 @@ function snapshotData(channel: Channel, market: SymbolMarket, units: Units): unk
       throw new Error(`unknown channel ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/**
+ * A book snapshot stopped at its cap carries `truncated: true`: the levels or orders past it are
+ * not there, so the snapshot and its updates cannot rebuild the whole book (see the docs).
+ */
+function markCut<T extends object>(data: T, cut: boolean): T | (T & { truncated: true }) {
+  return cut ? { ...data, truncated: true } : data;
 }
 
 function pickSendBuffer(source: SendBufferLimits): SendBufferLimits {

@@ -24,11 +24,13 @@ export {
 } from './candles.ts';
 export { type Channel, channelNames, parseChannel } from './channels.ts';
 export { marketDataErrors } from './errors.ts';
+export { loadMarketDataSeed, type MarketDataSeed } from './history-seed.ts';
 export {
   type HubSocket,
   MarketDataHub,
   type MarketDataHubOptions,
   type MarketDataSource,
+  marketDataFailedClose,
   type SendBufferLimits,
   Subscriber,
   SymbolMarket,

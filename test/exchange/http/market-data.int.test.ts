@@ -2,7 +2,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
 import { sqlCandleHistory } from '../../../src/exchange/market-data/candle-history.ts';
-import { CandleSeries } from '../../../src/exchange/market-data/candles.ts';
+import { type Candle, CandleSeries } from '../../../src/exchange/market-data/candles.ts';
+import { loadMarketDataSeed } from '../../../src/exchange/market-data/history-seed.ts';
 import { MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
 import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
 import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
@@ -185,6 +186,68 @@ describe('market data REST', () => {
     expect(wide.statusCode).toBe(422);
   });
 
+  it('the start seed: the bucket in progress at every resolution, whole, and the newest trades, oldest first', async () => {
+    const at = (time: string) => new Date(`2026-03-03T${time}Z`).toISOString();
+    for (const [tradeId, priceTicks, quantityLots, time] of [
+      ['30-1', 100, 1, '09:59:59.000'],
+      ['31-1', 110, 2, '10:29:59.999'],
+      ['32-1', 120, 3, '10:30:05.000'],
+      ['32-2', 90, 4, '10:30:05.000'],
+    ] as const) {
+      await db.pool.query(
+        `INSERT INTO exchange_trades (trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id, taker_order_id, maker_side, time)
+         VALUES ($1, $2, 'MSFT', $3, $4, 1, 2, 'buy', $5)`,
+        [tradeId, Number.parseInt(tradeId, 10), priceTicks, quantityLots, at(time)],
+      );
+    }
+    const startedAtMs = Date.parse(at('10:30:20.000'));
+    const seed = await loadMarketDataSeed(db.pool, { symbols: ['MSFT', 'IBM'], lastSeq: 32, startedAtMs }, 2);
+
+    expect(seed).toMatchObject({ lastSeq: 32, startedAtMs });
+    const since = (time: string, c: Omit<Candle, 'startMs'>) => ({ startMs: Date.parse(at(time)), ...c });
+    const lastTen = { openTicks: 120, highTicks: 120, lowTicks: 90, closeTicks: 90, volumeLots: 7 };
+    expect(seed.candles).toEqual(
+      new Map([
+        [
+          'MSFT',
+          {
+            '1m': since('10:30:00.000', lastTen),
+            '5m': since('10:30:00.000', lastTen),
+            '15m': since('10:30:00.000', lastTen),
+            '1h': since('10:00:00.000', { ...lastTen, openTicks: 110, volumeLots: 9 }),
+            '1d': since('00:00:00.000', { ...lastTen, openTicks: 100, volumeLots: 10 }),
+          },
+        ],
+      ]),
+    );
+    expect(seed.trades.get('MSFT')?.map((t) => [t.tradeId, t.priceTicks, t.takerSide, t.timeMs])).toEqual([
+      ['32-1', 120, 'sell', Date.parse(at('10:30:05.000'))],
+      ['32-2', 90, 'sell', Date.parse(at('10:30:05.000'))],
+    ]);
+    expect(seed.trades.has('IBM')).toBe(false);
+  });
+
+  it('candles: a bound finer than a millisecond counts, though a Date would drop its digits', async () => {
+    const starts = async (startTime: string, endTime: string) => {
+      const response = await get(
+        `/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=${startTime}&endTime=${endTime}`,
+      );
+      expect(response.statusCode, `[${startTime}, ${endTime})`).toBe(200);
+      return response.json().candles.map((c: { startTime: string }) => c.startTime);
+    };
+    // The ring's 10:00 candle starts at 10:00:00.000, just before .0001 and inside [09:59, .0001).
+    expect(await starts('2026-03-02T10:00:00.0001Z', '2026-03-02T10:02:00Z')).toEqual([]);
+    expect(await starts('2026-03-02T09:59:00Z', '2026-03-02T10:00:00.0001Z')).toEqual([
+      '2026-03-02T10:00:00.000Z',
+    ]);
+    // A range within one millisecond is not empty, it just holds no candle start.
+    expect(await starts('2026-03-02T10:00:00.0001Z', '2026-03-02T10:00:00.0009Z')).toEqual([]);
+    const backwards = await get(
+      '/v1/marketdata/candles?symbol=AAPL&resolution=1m&startTime=2026-03-02T10:00:00.0009Z&endTime=2026-03-02T10:00:00.0001Z',
+    );
+    expect(backwards.statusCode).toBe(422);
+  });
+
   it('candles: the live ring for its range, SQL history for older buckets, both aggregated alike', async () => {
     // Trades from before market data started live only in exchange_trades.
     const rng = new Prng(2026);
@@ -209,27 +272,38 @@ describe('market data REST', () => {
         [`${t.seq}-${t.n}`, t.seq, t.priceTicks, t.quantityLots, new Date(t.timeMs).toISOString()],
       );
     }
+    const units = { price: (ticks: number) => formatDecimal(BigInt(ticks) * 5n, 2) };
+    const json = (candles: Candle[]) =>
+      candles.map((c) => ({
+        startTime: new Date(c.startMs).toISOString(),
+        open: units.price(c.openTicks),
+        high: units.price(c.highTicks),
+        low: units.price(c.lowTicks),
+        close: units.price(c.closeTicks),
+        volume: c.volumeLots * 100,
+      }));
+    const candles = (resolution: string, fromMs: number, toMs: number) =>
+      get(
+        `/v1/marketdata/candles?symbol=AAPL&resolution=${resolution}&startTime=${new Date(fromMs).toISOString()}&endTime=${new Date(toMs).toISOString()}`,
+      );
     for (const resolution of ['1m', '5m', '15m', '1h'] as const) {
       const expected = new CandleSeries(resolution, 10_000, 0);
       for (const t of older) expected.add(t);
       expected.add({ priceTicks: 3_000, quantityLots: 1, timeMs: startedAt + 5_000 });
-      const from = new Date(startedAt - 4 * 3_600_000).toISOString();
-      const to = new Date(startedAt + 60 * minute).toISOString();
-      const response = await get(
-        `/v1/marketdata/candles?symbol=AAPL&resolution=${resolution}&startTime=${from}&endTime=${to}`,
-      );
+      const response = await candles(resolution, startedAt - 4 * 3_600_000, startedAt + 60 * minute);
       expect(response.statusCode, resolution).toBe(200);
-      const units = { price: (ticks: number) => formatDecimal(BigInt(ticks) * 5n, 2) };
-      expect(response.json().candles, resolution).toEqual(
-        expected.candles().map((c) => ({
-          startTime: new Date(c.startMs).toISOString(),
-          open: units.price(c.openTicks),
-          high: units.price(c.highTicks),
-          low: units.price(c.lowTicks),
-          close: units.price(c.closeTicks),
-          volume: c.volumeLots * 100,
-        })),
-      );
+      expect(response.json().candles, resolution).toEqual(json(expected.candles()));
+      // Bounds inside a bucket answer, like the ring, the whole candles whose start is in
+      // [startTime, endTime): the bucket startTime cuts is left out, the one endTime cuts is whole.
+      for (const [fromMs, toMs] of [
+        [startedAt - 3 * 3_600_000 + 12_345, startedAt - 3_600_000 + 23_456],
+        [startedAt - 2 * 3_600_000 + 45_678, startedAt + 34_567],
+      ] as const) {
+        const unaligned = await candles(resolution, fromMs, toMs);
+        expect(unaligned.json().candles, `${resolution} [${fromMs}, ${toMs})`).toEqual(
+          json(expected.range(fromMs, toMs)),
+        );
+      }
     }
   });
 });

@@ -52,6 +52,14 @@ describe('the exchange across a restart on the same data directory', () => {
       price: '575.00',
       quantity: 3,
     });
+    // One trade before the restart, at the instant the exchange starts again (the clock stands still).
+    await place(first.app, seller, {
+      symbol: 'GOOG',
+      side: 'sell',
+      orderType: 'limit',
+      price: '575.00',
+      quantity: 1,
+    });
     const service = first.exchange.service!;
     const before = {
       amzn: service.book('AMZN')!.stateHash(),
@@ -69,6 +77,26 @@ describe('the exchange across a restart on the same data directory', () => {
       expect(again.book('AMZN')!.stateHash()).toBe(before.amzn);
       expect(again.book('GOOG')!.stateHash()).toBe(before.goog);
       expect(again.book('AMZN')!.l3()).toEqual(before.l3);
+
+      // Market data starts from the trade history: the tape and the candle in progress hold the
+      // trade from before the restart.
+      const get = (url: string) => second.app.inject({ method: 'GET', url });
+      expect((await get('/v1/marketdata/trades?symbol=GOOG')).json().trades).toEqual([
+        expect.objectContaining({ price: '575.00', quantity: 1, side: 'sell' }),
+      ]);
+      const minute = await get(
+        '/v1/marketdata/candles?symbol=GOOG&resolution=1m&startTime=2026-03-02T09:00:00Z&endTime=2026-03-02T09:01:00Z',
+      );
+      expect(minute.json().candles).toEqual([
+        {
+          startTime: '2026-03-02T09:00:00.000Z',
+          open: '575.00',
+          high: '575.00',
+          low: '575.00',
+          close: '575.00',
+          volume: 1,
+        },
+      ]);
 
       // The restored book matches in price-time order, and new ids continue after the old ones.
       const sweep = await place(second.app, buyer, {

@@ -45,7 +45,7 @@ function differential(seed: number, spreadTicks: number, aggressiveness: number)
   const engine = new FastOrderBook();
   // The engine runs ahead first, so the replica is seeded from a non-empty live book.
   for (let step = 0; step < warmupSteps; step++) engine.apply(commands.next());
-  const replica = MarketDataBook.seed(engine.l3(), engine.lastSeq);
+  const replica = MarketDataBook.seed(engine.snapshot(), engine.lastSeq);
   const client = ClientBook.from(engine.l3());
   for (let step = 0; step < stepsPerRun; step++) {
     const command = commands.next();
@@ -58,6 +58,12 @@ function differential(seed: number, spreadTicks: number, aggressiveness: number)
     expect(replica.l2(10), where).toEqual(engine.l2(10));
     expect(replica.l2(matchingLimits.l2DepthMax), where).toEqual(engine.l2(matchingLimits.l2DepthMax));
     expect(replica.l3(), where).toEqual(withoutFlags(engine.l3()));
+    const [depth, orders] = [engine.l2(matchingLimits.l2DepthMax), engine.l3()];
+    expect(replica.sideSize('buy'), where).toEqual({ levels: depth.bids.length, orders: orders.bids.length });
+    expect(replica.sideSize('sell'), where).toEqual({
+      levels: depth.asks.length,
+      orders: orders.asks.length,
+    });
     expect(changes.l1Changed, where).toBe(JSON.stringify(topBefore) !== JSON.stringify(engine.l1()));
     client.applyL2(changes.l2);
     client.applyL3(changes.l3);

@@ -45,6 +45,27 @@ describe('CandleSeries', () => {
     expect(new CandleSeries('1h', 2, t0 + 1).completeFromMs).toBe(bucketStartMs(t0, 3_600_000) + 3_600_000);
   });
 
+  it('given the bucket in progress from the trade history, then it is held whole and covered from its start', () => {
+    const hour = bucketStartMs(t0, 3_600_000);
+    const before = {
+      startMs: hour,
+      openTicks: 90,
+      highTicks: 95,
+      lowTicks: 90,
+      closeTicks: 95,
+      volumeLots: 4,
+    };
+    const series = new CandleSeries('1h', 2, t0 + 1, before);
+    expect(series.completeFromMs).toBe(hour);
+    expect(series.add({ priceTicks: 100, quantityLots: 1, timeMs: t0 + 2 }).outcome).toBe('updated');
+    expect(series.candles()).toEqual([{ ...before, highTicks: 100, closeTicks: 100, volumeLots: 5 }]);
+    // No trade in it before start: still covered from its start.
+    expect(new CandleSeries('1h', 2, t0 + 1, null).completeFromMs).toBe(hour);
+    expect(() => new CandleSeries('1h', 2, t0 + 1, { ...before, startMs: hour - 3_600_000 })).toThrow(
+      /seeded candle/,
+    );
+  });
+
   it('given a trade older than every held bucket, then it is too_old and that bucket is no longer covered', () => {
     const series = new CandleSeries('1m', 5, t0 - 10 * minute);
     series.add({ priceTicks: 100, quantityLots: 1, timeMs: t0 });

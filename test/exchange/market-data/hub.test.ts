@@ -1,7 +1,13 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
-import { type HubSocket, MarketDataHub, slowConsumerClose } from '../../../src/exchange/market-data/hub.ts';
+import type { MarketDataSeed } from '../../../src/exchange/market-data/history-seed.ts';
+import {
+  type HubSocket,
+  MarketDataHub,
+  marketDataFailedClose,
+  slowConsumerClose,
+} from '../../../src/exchange/market-data/hub.ts';
 import { webSocketLimits } from '../../../src/exchange/market-data/limits.ts';
 import { type MarketInstrument, Units } from '../../../src/exchange/market-data/views.ts';
 import { WsSession } from '../../../src/exchange/market-data/ws-session.ts';
@@ -290,6 +296,140 @@ describe('MarketDataHub fan-out', () => {
         data: { candles: [{ ...candle, startTime: '2026-01-05T00:00:00.000Z' }] },
       },
     ]);
+  });
+});
+
+describe('MarketDataHub after a restart, seeded from the trade history', () => {
+  // Restarted at 10:30; at 10:05 (before it) 5 lots traded at 100.00, in every resolution's bucket
+  // in progress except 1m, 5m and 15m.
+  const restartedAt = Date.UTC(2026, 0, 5, 10, 30);
+  const earlier = {
+    tradeId: '7-1',
+    seq: 7,
+    priceTicks: 10_000,
+    quantityLots: 5,
+    takerSide: 'buy' as const,
+    timeMs: Date.UTC(2026, 0, 5, 10, 5),
+  };
+  const ohlcv = { openTicks: 10_000, highTicks: 10_000, lowTicks: 10_000, closeTicks: 10_000, volumeLots: 5 };
+  const seedOf = (lastSeq: number): MarketDataSeed => ({
+    lastSeq,
+    startedAtMs: restartedAt,
+    candles: new Map([
+      [
+        'AMZN',
+        {
+          '1h': { startMs: Date.UTC(2026, 0, 5, 10), ...ohlcv },
+          '1d': { startMs: Date.UTC(2026, 0, 5), ...ohlcv },
+        },
+      ],
+    ]),
+    trades: new Map([['AMZN', [earlier]]]),
+  });
+
+  it('given the bucket in progress and the tape from before, then snapshots and updates show them whole', () => {
+    const ex = exchange();
+    ex.run(limit(1, 'sell', 10_100, 3));
+    const hub = new MarketDataHub({
+      source: ex.source,
+      metrics: new Registry(),
+      startedAtMs: restartedAt,
+      seed: seedOf(ex.source.lastSeq),
+    });
+    // At 10:40 one lot trades at 101.00.
+    hub.onSequenced(ex.run(limit(2, 'buy', 10_100, 1), Date.UTC(2026, 0, 5, 10, 40)));
+    const socket = new FakeSocket();
+    hub.subscribe(hub.connect(socket), channels('candles.1d.AMZN', 'candles.1m.AMZN', 'trades.AMZN'));
+
+    const day = { startTime: '2026-01-05T00:00:00.000Z', open: '100.00', high: '101.00', low: '100.00' };
+    expect(socket.sent.slice(1)).toEqual([
+      {
+        type: 'snapshot',
+        channel: 'candles.1d.AMZN',
+        seq: 2,
+        data: { candles: [{ ...day, close: '101.00', volume: 60 }] },
+      },
+      {
+        type: 'snapshot',
+        channel: 'candles.1m.AMZN',
+        seq: 2,
+        data: {
+          candles: [
+            {
+              startTime: '2026-01-05T10:40:00.000Z',
+              open: '101.00',
+              high: '101.00',
+              low: '101.00',
+              close: '101.00',
+              volume: 10,
+            },
+          ],
+        },
+      },
+      {
+        type: 'snapshot',
+        channel: 'trades.AMZN',
+        seq: 2,
+        data: {
+          trades: [
+            expect.objectContaining({ tradeId: '2-1', price: '101.00' }),
+            expect.objectContaining({ tradeId: '7-1', price: '100.00', quantity: 50 }),
+          ],
+        },
+      },
+    ]);
+    socket.sent.length = 0;
+    hub.onSequenced(ex.run(limit(3, 'buy', 10_100, 2), Date.UTC(2026, 0, 5, 10, 41)));
+    expect(socket.sent.find((m) => (m as { channel: string }).channel === 'candles.1d.AMZN')).toMatchObject({
+      channel: 'candles.1d.AMZN',
+      data: { candles: [{ ...day, close: '101.00', volume: 80 }] },
+    });
+    // The seeded bucket is whole, so REST candles take it from the ring.
+    const { market } = hub.market('AMZN')!;
+    expect(market.candles.series['1d'].completeFromMs).toBe(Date.UTC(2026, 0, 5));
+    expect(market.candles.series['1m'].completeFromMs).toBe(restartedAt);
+  });
+
+  it('given a seed read at another seq than the books, then the hub refuses to start', () => {
+    const ex = exchange();
+    ex.run(limit(1, 'sell', 10_100, 3));
+    expect(
+      () =>
+        new MarketDataHub({
+          source: ex.source,
+          metrics: new Registry(),
+          startedAtMs: restartedAt,
+          seed: seedOf(0),
+        }),
+    ).toThrow(/seed read at seq 0/);
+  });
+});
+
+describe('a replica that no longer matches the book', () => {
+  it('given an event the replica cannot apply, then its symbol closes its subscribers, is refused from then on and publishes nothing more', () => {
+    const ex = exchange();
+    ex.run(limit(1, 'sell', 10_050, 3));
+    // A replica seeded without order 1, as a bug would leave it.
+    const source = { ...ex.source, book: () => ({ snapshot: () => ({ bids: [], asks: [] }) }) };
+    const hub = new MarketDataHub({ source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new FakeSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels('book.L2.AMZN', 'trades.AMZN'));
+
+    expect(() => hub.onSequenced(ex.run({ type: 'cancel', orderId: 1 }))).toThrow(/does not rest/);
+
+    expect(socket.closedWith).toEqual(marketDataFailedClose);
+    expect(subscriber.closed).toBe(true);
+    expect(hub.subscriberCount).toBe(0);
+    expect(() => hub.market('AMZN')).toThrow(expect.objectContaining({ code: 'service_unavailable' }));
+    const { socket: later, send } = wsSession(hub);
+    send({ op: 'subscribe', channels: ['bbo.AMZN'] });
+    expect(later.sent).toEqual([
+      { type: 'error', problem: expect.objectContaining({ code: 'service_unavailable', status: 503 }) },
+    ]);
+    // Later commands of the symbol are skipped, not folded into the diverged copy.
+    expect(() => hub.onSequenced(ex.run(limit(2, 'buy', 10_000, 1)))).not.toThrow();
+    expect(hub.lastSeq).toBe(3);
   });
 });
 
