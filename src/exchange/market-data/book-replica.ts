@@ -11,6 +11,7 @@ import {
   type TimeInForce,
   type TopOfBook,
 } from '../matching/index.ts';
+import { PriceLadder } from '../matching/price-ladder.ts';
 
 /*
  * An event-sourced replica of one symbol's book, for publishing. The sequencer's live book may be
@@ -76,45 +77,43 @@ interface WorkingOrder {
 
 class BookSide {
   readonly levels = new Map<number, Level>();
-  /** Prices best first. */
-  readonly prices: number[] = [];
+  /**
+   * The prices with a level, ordered: the engine's ladder, so adding or dropping a level costs the
+   * same with 10 levels or 500,000 (a sorted array's splice cost O(levels) on the engine's thread).
+   */
+  readonly #prices = new PriceLadder();
   /** Orders resting on this side (over every level). */
   orderCount = 0;
 
   constructor(readonly side: Side) {}
-
-  /** True when price `a` is better than `b` on this side. */
-  better(a: number, b: number): boolean {
-    return this.side === 'buy' ? a > b : a < b;
-  }
 
   level(priceTicks: number): Level {
     const existing = this.levels.get(priceTicks);
     if (existing) return existing;
     const level: Level = { priceTicks, orders: new Map(), quantityLots: 0 };
     this.levels.set(priceTicks, level);
-    this.prices.splice(this.#insertionIndex(priceTicks), 0, priceTicks);
+    this.#prices.add(priceTicks, 0);
     return level;
   }
 
   dropIfEmpty(level: Level): void {
     if (level.orders.size > 0) return;
     this.levels.delete(level.priceTicks);
-    const at = this.#insertionIndex(level.priceTicks);
-    if (this.prices[at] !== level.priceTicks) fail(`level ${level.priceTicks} missing from the price index`);
-    this.prices.splice(at, 1);
+    this.#prices.remove(level.priceTicks);
   }
 
-  /** First index whose price is not better than `priceTicks` (binary search). */
-  #insertionIndex(priceTicks: number): number {
-    let low = 0;
-    let high = this.prices.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.better(this.prices[mid]!, priceTicks)) low = mid + 1;
-      else high = mid;
+  get levelCount(): number {
+    return this.#prices.count;
+  }
+
+  /** The levels, best price first; `limit` of them at most. */
+  *bestFirst(limit = Number.POSITIVE_INFINITY): Generator<Level> {
+    const buy = this.side === 'buy';
+    let price = buy ? this.#prices.max() : this.#prices.min();
+    for (let n = 0; n < limit && Number.isFinite(price); n++) {
+      yield this.levels.get(price)!;
+      price = buy ? this.#prices.nextBelow(price) : this.#prices.nextAbove(price);
     }
-    return low;
   }
 }
 
@@ -269,7 +268,7 @@ export class MarketDataBook {
   /** Price levels and orders resting on one side: a capped view that shows fewer was cut. */
   sideSize(side: Side): { levels: number; orders: number } {
     const bookSide = this.#side(side);
-    return { levels: bookSide.prices.length, orders: bookSide.orderCount };
+    return { levels: bookSide.levelCount, orders: bookSide.orderCount };
   }
 
   /** Remembers a level's quantity before this command first changes it (for the L2 deltas). */
@@ -377,23 +376,22 @@ function pickDelta(order: ReplicaOrder): {
 
 /** The best level of a side, or null (read twice per command: before and after it). */
 function bestLevel(side: BookSide): PriceLevelView | null {
-  const priceTicks = side.prices[0];
-  if (priceTicks === undefined) return null;
-  const level = side.levels.get(priceTicks)!;
-  return { priceTicks, quantityLots: level.quantityLots, orderCount: level.orders.size };
+  for (const level of side.bestFirst(1)) return levelView(level);
+  return null;
 }
 
 function levelViews(side: BookSide, n: number): PriceLevelView[] {
-  return side.prices.slice(0, n).map((priceTicks) => {
-    const level = side.levels.get(priceTicks)!;
-    return { priceTicks, quantityLots: level.quantityLots, orderCount: level.orders.size };
-  });
+  return [...side.bestFirst(n)].map(levelView);
+}
+
+function levelView(level: Level): PriceLevelView {
+  return { priceTicks: level.priceTicks, quantityLots: level.quantityLots, orderCount: level.orders.size };
 }
 
 function orderViews(side: BookSide, limit: number): ReplicaOrder[] {
   const out: ReplicaOrder[] = [];
-  for (const priceTicks of side.prices) {
-    for (const order of side.levels.get(priceTicks)!.orders.values()) {
+  for (const level of side.bestFirst()) {
+    for (const order of level.orders.values()) {
       if (out.length >= limit) return out;
       out.push({ ...order });
     }
