@@ -3,8 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
 import { type HubSocket, MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
 import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
-import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
-import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
+import { exchangeOf, t0 } from './hub-support.ts';
 
 /*
  * Books deeper than the caps of the engine's l3() (1,000,000 orders per side) and of market-data
@@ -21,28 +20,8 @@ vi.mock('../../../src/exchange/market-data/limits.ts', async (importOriginal) =>
 });
 
 const amzn: MarketInstrument = { symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 1 };
-const t0 = Date.UTC(2026, 0, 5, 9, 30);
 
-function exchange() {
-  const book = new FastOrderBook();
-  let seq = 0;
-  return {
-    book,
-    source: {
-      instrument: (s: string) => (s === 'AMZN' ? amzn : undefined),
-      instruments: () => [amzn],
-      book: (s: string) => (s === 'AMZN' ? book : undefined),
-      get lastSeq() {
-        return seq;
-      },
-    },
-    run(command: UnsequencedCommand): SequencedResult {
-      seq++;
-      const sequenced = { ...command, seq } as BookCommand;
-      return { seq, symbol: 'AMZN', command: sequenced, events: book.apply(sequenced), meta: { time: t0 } };
-    },
-  };
-}
+const exchange = () => exchangeOf(amzn);
 
 function bid(orderId: number, priceTicks: number) {
   return {

@@ -11,11 +11,10 @@ import {
 import { webSocketLimits } from '../../../src/exchange/market-data/limits.ts';
 import { type MarketInstrument, Units } from '../../../src/exchange/market-data/views.ts';
 import { WsSession } from '../../../src/exchange/market-data/ws-session.ts';
-import { type BookCommand, FastOrderBook } from '../../../src/exchange/matching/index.ts';
-import type { SequencedResult, UnsequencedCommand } from '../../../src/exchange/sequencer/index.ts';
 import { priceFromTicks } from '../../../src/exchange/service/views.ts';
 import { anonymous, type Principal } from '../../../src/identity/domain/types.ts';
 import { systemClock } from '../../../src/platform/clock.ts';
+import { exchangeOf, t0 } from './hub-support.ts';
 
 /** A socket that records what it was sent; the test moves `bufferedAmount` and completes writes. */
 class FakeSocket implements HubSocket {
@@ -38,35 +37,8 @@ class FakeSocket implements HubSocket {
 }
 
 const amzn: MarketInstrument = { symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 10 };
-const t0 = Date.UTC(2026, 0, 5, 9, 30);
 
-/** A live engine book and the results the sequencer would hand the hub. */
-function exchange() {
-  const book = new FastOrderBook();
-  let seq = 0;
-  return {
-    book,
-    source: {
-      instrument: (s: string) => (s === 'AMZN' ? amzn : undefined),
-      instruments: () => [amzn],
-      book: (s: string) => (s === 'AMZN' ? book : undefined),
-      get lastSeq() {
-        return seq;
-      },
-    },
-    run(command: UnsequencedCommand, timeMs = t0 + seq * 1_000): SequencedResult {
-      seq++;
-      const sequenced = { ...command, seq } as BookCommand;
-      return {
-        seq,
-        symbol: 'AMZN',
-        command: sequenced,
-        events: book.apply(sequenced),
-        meta: { time: timeMs },
-      };
-    },
-  };
-}
+const exchange = () => exchangeOf(amzn);
 
 function limit(orderId: number, side: 'buy' | 'sell', priceTicks: number, quantityLots: number) {
   return {
