@@ -6,7 +6,7 @@ import { compareInstants, instantRoundedUp } from '../../platform/http/validatio
 import { type CandleHistory, queryCandles } from '../market-data/candle-history.ts';
 import { candleResolutions } from '../market-data/candles.ts';
 import { marketDataErrors } from '../market-data/errors.ts';
-import type { MarketDataHub, SymbolMarket } from '../market-data/hub.ts';
+import { l3Data, type MarketDataHub, type SymbolMarket } from '../market-data/hub.ts';
 import { marketDataLimits } from '../market-data/limits.ts';
 import type { Units } from '../market-data/views.ts';
 
@@ -118,6 +118,11 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
               sequence: Sequence,
               bids: Type.Array(Order),
               asks: Type.Array(Order),
+              truncated: Type.Optional(
+                Type.Literal(true, {
+                  description: `Present when a side had more than ${marketDataLimits.l3OrdersMax} orders`,
+                }),
+              ),
             }),
             ...problemResponses,
           },
@@ -129,7 +134,7 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
         return {
           symbol,
           sequence: market.channelSeq(`book.L3.${symbol}`),
-          ...units.orders(market.book.l3(marketDataLimits.l3OrdersMax)),
+          ...l3Data(market, units),
         };
       },
     );

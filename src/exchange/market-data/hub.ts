@@ -520,12 +520,8 @@ function snapshotData(channel: Channel, market: SymbolMarket, units: Units): unk
         depth.bids.length < book.sideSize('buy').levels || depth.asks.length < book.sideSize('sell').levels;
       return markCut(units.depth(depth), cut);
     }
-    case 'book.L3': {
-      const orders = book.l3(marketDataLimits.l3OrdersMax);
-      const cut =
-        orders.bids.length < book.sideSize('buy').orders || orders.asks.length < book.sideSize('sell').orders;
-      return markCut(units.orders(orders), cut);
-    }
+    case 'book.L3':
+      return l3Data(market, units);
     case 'bbo':
       return units.bbo(market.book.l1());
     case 'trades':
@@ -537,6 +533,15 @@ function snapshotData(channel: Channel, market: SymbolMarket, units: Units): unk
       throw new Error(`unknown channel ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Every resting order up to l3OrdersMax per side (the L3 snapshot, and REST L3), marked when cut. */
+export function l3Data(market: SymbolMarket, units: Units) {
+  const { book } = market;
+  const orders = book.l3(marketDataLimits.l3OrdersMax);
+  const cut =
+    orders.bids.length < book.sideSize('buy').orders || orders.asks.length < book.sideSize('sell').orders;
+  return markCut(units.orders(orders), cut);
 }
 
 /**

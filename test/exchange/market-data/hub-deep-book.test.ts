@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
-import { type HubSocket, MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
+import { type HubSocket, l3Data, MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
 import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
 import { exchangeOf, t0 } from './hub-support.ts';
 
@@ -70,6 +70,12 @@ describe('MarketDataHub with a book deeper than the caps', () => {
     let data = snapshots(hub, 'book.L2.AMZN', 'book.L3.AMZN');
     expect(data['book.L2.AMZN']).not.toHaveProperty('truncated');
     expect(data['book.L3.AMZN']).not.toHaveProperty('truncated');
+    // REST L3 answers from the same l3Data.
+    const rest = () => {
+      const { market, units } = hub.market('AMZN')!;
+      return l3Data(market, units);
+    };
+    expect(rest()).not.toHaveProperty('truncated');
 
     hub.onSequenced(ex.run(bid(4, 9_980)));
     data = snapshots(hub, 'book.L2.AMZN', 'book.L3.AMZN');
@@ -77,5 +83,6 @@ describe('MarketDataHub with a book deeper than the caps', () => {
     expect((data['book.L2.AMZN']!.bids as unknown[]).length).toBe(2);
     expect(data['book.L3.AMZN']).toMatchObject({ truncated: true });
     expect((data['book.L3.AMZN']!.bids as unknown[]).length).toBe(3);
+    expect(rest()).toMatchObject({ truncated: true });
   });
 });
