@@ -144,15 +144,17 @@ export class MarketDataBook {
    */
   static seed(orders: BookOrders | ReplicaOrders, lastSeq: number): MarketDataBook {
     const book = new MarketDataBook(lastSeq);
-    for (const order of [...orders.bids, ...orders.asks]) {
-      book.#rest({
-        orderId: order.orderId,
-        account: order.account,
-        side: order.side,
-        priceTicks: order.priceTicks,
-        quantityLots: order.quantityLots,
-        timeInForce: order.timeInForce,
-      });
+    for (const side of [orders.bids, orders.asks]) {
+      for (const order of side) {
+        book.#rest({
+          orderId: order.orderId,
+          account: order.account,
+          side: order.side,
+          priceTicks: order.priceTicks,
+          quantityLots: order.quantityLots,
+          timeInForce: order.timeInForce,
+        });
+      }
     }
     return book;
   }

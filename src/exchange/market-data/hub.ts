@@ -19,11 +19,11 @@ export interface MarketDataSource {
   instrument(symbol: string): MarketInstrument | undefined;
   instruments(): MarketInstrument[];
   /**
-   * The live book; its `snapshot()` lists every resting order. Not `l3()`: the engine caps that at
+   * The live book. The hub asks its `l3` for every resting order: by default the engine caps L3 at
    * matchingLimits.l3OrdersMax per side, below restingOrdersMax, and a replica missing an order
    * would fail on the first event that touches it.
    */
-  book(symbol: string): { snapshot(): BookOrders } | undefined;
+  book(symbol: string): { l3(ordersPerSideMax?: number): BookOrders } | undefined;
   /** Symbols that have a live book, listed or not (the sequencer's `symbols()`), when known. */
   symbols?(): string[];
   readonly lastSeq: number;
@@ -205,7 +205,9 @@ export class MarketDataHub {
       const live = options.source.book(symbol);
       this.#add(
         symbol,
-        live ? MarketDataBook.seed(live.snapshot(), this.#seedSeq) : MarketDataBook.empty(this.#seedSeq),
+        live
+          ? MarketDataBook.seed(live.l3(Number.POSITIVE_INFINITY), this.#seedSeq)
+          : MarketDataBook.empty(this.#seedSeq),
       );
     }
   }

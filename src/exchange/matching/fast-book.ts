@@ -182,11 +182,8 @@ export class FastOrderBook implements OrderBook {
     return { bids, asks };
   }
 
-  l3(): BookOrders {
-    return {
-      bids: this.ordersOf(buy, matchingLimits.l3OrdersMax),
-      asks: this.ordersOf(sell, matchingLimits.l3OrdersMax),
-    };
+  l3(ordersPerSideMax: number = matchingLimits.l3OrdersMax): BookOrders {
+    return { bids: this.ordersOf(buy, ordersPerSideMax), asks: this.ordersOf(sell, ordersPerSideMax) };
   }
 
   order(orderId: number): RestingOrder | null {

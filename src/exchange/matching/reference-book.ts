@@ -139,12 +139,9 @@ export class ReferenceOrderBook implements OrderBook {
     return { bids: this.#bids.slice(0, n).map(levelView), asks: this.#asks.slice(0, n).map(levelView) };
   }
 
-  l3(): BookOrders {
+  l3(ordersPerSideMax: number = matchingLimits.l3OrdersMax): BookOrders {
     const { bids, asks } = this.snapshot();
-    return {
-      bids: bids.slice(0, matchingLimits.l3OrdersMax),
-      asks: asks.slice(0, matchingLimits.l3OrdersMax),
-    };
+    return { bids: bids.slice(0, ordersPerSideMax), asks: asks.slice(0, ordersPerSideMax) };
   }
 
   order(orderId: number): RestingOrder | null {

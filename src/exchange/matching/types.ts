@@ -286,7 +286,8 @@ export interface OrderBook {
   assertInvariants(): void;
   l1(): TopOfBook;
   l2(depth: number): BookDepth;
-  l3(): BookOrders;
+  /** Resting orders, best first and FIFO: at most `ordersPerSideMax` per side (default l3OrdersMax). */
+  l3(ordersPerSideMax?: number): BookOrders;
   /** The resting order with this id, or null when it does not rest. */
   order(orderId: number): RestingOrder | null;
   snapshot(): BookSnapshot;

@@ -382,7 +382,7 @@ describe('a replica that no longer matches the book', () => {
     const ex = exchange();
     ex.run(limit(1, 'sell', 10_050, 3));
     // A replica seeded without order 1, as a bug would leave it.
-    const source = { ...ex.source, book: () => ({ snapshot: () => ({ bids: [], asks: [] }) }) };
+    const source = { ...ex.source, book: () => ({ l3: () => ({ bids: [], asks: [] }) }) };
     const hub = new MarketDataHub({ source, metrics: new Registry(), startedAtMs: t0 });
     const socket = new FakeSocket();
     const subscriber = hub.connect(socket);
