@@ -56,7 +56,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
     knownCaller(request) {
       const apiKey = request.headers['x-api-key'];
       if (typeof apiKey !== 'string' || !service.cachedApiKey(apiKey, request.raw.socket)) return undefined;
-      // Per key, not per member: the key's id part (kyu_<id>_<secret>), never the secret.
+      // Per key, not per member: the key's id part (kinyu_<keyId>_<secret>), never the secret.
       return `key:${apiKey.split('_').slice(0, 2).join('_')}`;
     },
   };
