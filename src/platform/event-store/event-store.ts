@@ -76,11 +76,13 @@ const readAllSql = `SELECT event_id, stream_id, version, global_position,
   ORDER BY events.transaction_id, events.global_position
   LIMIT $3`;
 
-// Committed events past `from` that readAll may not return yet: an older transaction is still open.
+// Any committed event past `from`, the checkpoint of a page that readAll returned short. Such an event
+// was held back from that page by an older open transaction, or committed since. Not "past the horizon
+// now": this statement's snapshot is newer than readAll's, and a transaction ending between the two
+// would move the horizon past the held-back events, which would then be left for the next poll.
 // Not EXISTS (…): the planner drops the ORDER BY … LIMIT inside it and may scan the whole table.
-const heldBackSql = `SELECT 1 FROM events
+const eventsPastSql = `SELECT 1 FROM events
   WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-    AND transaction_id >= (SELECT pg_snapshot_xmin(pg_current_snapshot()))
   ORDER BY events.transaction_id, events.global_position
   LIMIT 1`;
 
@@ -314,7 +316,7 @@ export class EventStore {
       listener: this.#listener,
       readAll: (from, limit, tx) =>
         this.readAll(from, limit, { tx, ...(options.filter ? { types: options.filter } : {}) }),
-      heldBack: (from, tx) => heldBack(tx, from),
+      heldBack: (from, tx) => eventsPast(tx, from),
       onStopped: (): Promise<void> => this.#subscriptionStopped(subscription),
     });
     this.#subscriptions.add(subscription);
@@ -345,11 +347,15 @@ export class EventStore {
   }
 }
 
-/** True when committed events after `from` wait behind an older open transaction. */
-async function heldBack(db: Queryable, from: Checkpoint): Promise<boolean> {
+/**
+ * True when committed events follow `from`. After a short readAll page, with `from` its checkpoint,
+ * they are events that page could not return yet: held back by an older open transaction, or
+ * committed since the page was read.
+ */
+export async function eventsPast(db: Queryable, from: Checkpoint): Promise<boolean> {
   const { rows } = await db.query({
-    name: 'kinyu_events_held_back',
-    text: heldBackSql,
+    name: 'kinyu_events_past',
+    text: eventsPastSql,
     values: [from.transactionId, from.position],
   });
   return rows.length > 0;

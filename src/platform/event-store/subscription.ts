@@ -32,7 +32,10 @@ export interface AllSubscriptionParts {
   clock: Clock;
   listener: ChannelListener;
   readAll: (from: Checkpoint, limit: number, tx: PoolClient) => Promise<ReadAllPage>;
-  /** True when committed events after `from` wait behind an older transaction still running. */
+  /**
+   * True when committed events follow `from`, the checkpoint of a short page: events that page could
+   * not return (held back by an older open transaction, or committed since the read).
+   */
   heldBack: (from: Checkpoint, tx: PoolClient) => Promise<boolean>;
   onStopped: () => Promise<void>;
 }
@@ -81,7 +84,7 @@ export class AllSubscription {
     return this.#handledCount;
   }
 
-  /** Rounds that found committed events waiting behind an older open transaction (for metrics). */
+  /** Rounds that ended short of committed events (held back by an older open transaction, or newer). */
   get heldBackRounds(): number {
     return this.#heldBackRounds;
   }

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../../../src/platform/event-store/event-store.ts';
-import type { AllSubscription } from '../../../src/platform/event-store/subscription.ts';
+import { systemClock } from '../../../src/platform/clock.ts';
+import { EventStore, eventsPast } from '../../../src/platform/event-store/event-store.ts';
+import { ChannelListener } from '../../../src/platform/event-store/notifications.ts';
+import { AllSubscription } from '../../../src/platform/event-store/subscription.ts';
 import type { RecordedEvent } from '../../../src/platform/event-store/types.ts';
 import { type PoolClient, withTransaction } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
@@ -248,6 +250,49 @@ describe('subscribeToAll', () => {
       async () => ((await effectsOf(subscription, stream)).length >= 1 ? true : undefined),
       30_000,
     );
+  });
+
+  it('given a held-back event, when the older transaction ends between the read and the held-back check, then the next round reads it', async () => {
+    // Built by hand to put the older transaction's end between the two statements of one batch, and
+    // to listen on a channel nobody notifies: only the held-back retry can find the event.
+    const { subscription, stream } = names();
+    await db.pool.query('CREATE TABLE IF NOT EXISTS unrelated (id int)');
+    const other = await db.pool.connect();
+    const listener = new ChannelListener(db.pool, 'kinyu_test_silent');
+    let reads = 0;
+    const sub = new AllSubscription({
+      name: subscription,
+      handler: recordEffect(subscription),
+      options: { pollIntervalMs: 60_000 },
+      pool: db.pool,
+      transaction: (work) => store.transaction(work),
+      clock: systemClock,
+      listener,
+      readAll: async (from, limit, tx) => {
+        const page = await store.readAll(from, limit, { tx });
+        // The first round's wait is cut short by the wake-up LISTEN gives; end it in the second.
+        if (++reads === 2) await other.query('COMMIT');
+        return page;
+      },
+      heldBack: (from, tx) => eventsPast(tx, from),
+      onStopped: () => listener.close(),
+    });
+    try {
+      await other.query('BEGIN');
+      await other.query('INSERT INTO unrelated VALUES (1)');
+      await appendNumbered(stream, 1, 1, 'no_stream');
+      sub.start();
+      const rows = await eventually(async () => {
+        const found = await effectsOf(subscription, stream);
+        return found.length >= 1 ? found : undefined;
+      });
+      expect(rows).toEqual([{ n: 1, type: 'Placed' }]);
+      expect(reads).toBeGreaterThanOrEqual(3);
+    } finally {
+      await sub.stop();
+      await other.query('ROLLBACK').catch(() => {});
+      other.release();
+    }
   });
 
   it('given a batch in flight, when stop() is called, then it waits for the batch to commit', async () => {
