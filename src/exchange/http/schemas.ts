@@ -28,12 +28,10 @@ const symbol = Type.String({
 const timestamp = Type.String({ format: 'date-time' });
 const side = Type.Union([Type.Literal('buy'), Type.Literal('sell')]);
 const orderType = Type.Union([Type.Literal('limit'), Type.Literal('market')]);
-const timeInForce = Type.Union([
-  Type.Literal('GTC'),
-  Type.Literal('DAY'),
-  Type.Literal('IOC'),
-  Type.Literal('FOK'),
-]);
+const timeInForce = Type.Union(
+  [Type.Literal('GTC'), Type.Literal('DAY'), Type.Literal('IOC'), Type.Literal('FOK')],
+  { description: 'Default GTC for limit orders, IOC for market orders (which take only IOC or FOK)' },
+);
 const sessionState = Type.Union([Type.Literal('open'), Type.Literal('halted'), Type.Literal('closed')]);
 const quantity = Type.Integer({ minimum: 1, description: 'Whole shares, a multiple of the lot size' });
 

@@ -179,6 +179,9 @@ function shapeProblem(input: PlaceOrderInput): EntryProblem | null {
   if (input.timeInForce !== undefined && !timesInForce.includes(input.timeInForce)) {
     return invalid('timeInForce', 'must be GTC, DAY, IOC or FOK');
   }
+  if (input.orderType === 'market' && (input.timeInForce === 'GTC' || input.timeInForce === 'DAY')) {
+    return invalid('timeInForce', 'a market order never rests: IOC (the default) or FOK');
+  }
   if (input.postOnly !== undefined && typeof input.postOnly !== 'boolean') {
     return invalid('postOnly', 'must be true or false');
   }

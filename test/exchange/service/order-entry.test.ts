@@ -63,6 +63,19 @@ describe('new orders: from decimals and shares to ticks and lots', () => {
     expect(entry.ok && 'priceTicks' in entry.command).toBe(false);
   });
 
+  it('given a market order that asks to rest (GTC or DAY), then validation_failed naming timeInForce', () => {
+    const market: PlaceOrderInput = { symbol: 'AAPL', side: 'sell', orderType: 'market', quantity: 10 };
+    for (const timeInForce of ['GTC', 'DAY'] as const) {
+      expect(prepareNewOrder(instrument(), 'm', { ...market, timeInForce }), timeInForce).toMatchObject({
+        ok: false,
+        problem: { code: 'validation_failed', field: 'timeInForce' },
+      });
+    }
+    for (const timeInForce of ['IOC', 'FOK'] as const) {
+      expect(prepareNewOrder(instrument(), 'm', { ...market, timeInForce }).ok, timeInForce).toBe(true);
+    }
+  });
+
   const refusals: Array<[string, Partial<PlaceOrderInput> & Record<string, unknown>, string, string]> = [
     ['price off the tick', { price: '190.001' }, 'price_not_on_tick', 'price'],
     ['quantity off the lot', { quantity: 15 }, 'quantity_not_on_lot', 'quantity'],
