@@ -40,7 +40,10 @@ const Candle = Type.Object({
   high: Price,
   low: Price,
   close: Price,
-  volume: Quantity,
+  volume: Type.String({
+    pattern: '^(0|[1-9][0-9]*)$',
+    description: 'Shares traded in the bucket, as a decimal string (a sum with no bound, exact at any size)',
+  }),
 });
 const Resolution = Type.Union(
   [Type.Literal('1m'), Type.Literal('5m'), Type.Literal('15m'), Type.Literal('1h'), Type.Literal('1d')],

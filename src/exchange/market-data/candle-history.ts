@@ -23,7 +23,7 @@ export const ohlcvColumnsSql = `
          max(price_ticks) AS high_ticks,
          min(price_ticks) AS low_ticks,
          (array_agg(price_ticks ORDER BY seq DESC, split_part(trade_id, '-', 2)::int DESC))[1] AS close_ticks,
-         sum(quantity_lots)::int8 AS volume_lots`;
+         sum(quantity_lots)::text AS volume_lots`;
 
 /*
  * Buckets are `date_bin(resolution, time, epoch)`: aligned to UTC like the in-memory series. $3 and
@@ -44,7 +44,8 @@ export interface OhlcvRow {
   high_ticks: bigint;
   low_ticks: bigint;
   close_ticks: bigint;
-  volume_lots: bigint;
+  /** numeric as text: a sum of int8 can pass int8. */
+  volume_lots: string;
 }
 
 interface CandleRow extends OhlcvRow {
@@ -59,7 +60,7 @@ export function candleOfRow(startMs: number, row: OhlcvRow): Candle {
     highTicks: Number(row.high_ticks),
     lowTicks: Number(row.low_ticks),
     closeTicks: Number(row.close_ticks),
-    volumeLots: Number(row.volume_lots),
+    volumeLots: BigInt(row.volume_lots),
   };
 }
 

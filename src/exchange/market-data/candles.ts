@@ -17,14 +17,17 @@ export function isCandleResolution(value: string): value is CandleResolution {
   return Object.hasOwn(candleResolutions, value);
 }
 
-/** OHLC in ticks and volume in lots over one bucket; only buckets with trades have a candle. */
+/**
+ * OHLC in ticks and volume in lots over one bucket; only buckets with trades have a candle. Volume is
+ * a bigint: it is the one unbounded sum in market data (a day of the largest orders passes 2^53).
+ */
 export interface Candle {
   startMs: number;
   openTicks: number;
   highTicks: number;
   lowTicks: number;
   closeTicks: number;
-  volumeLots: number;
+  volumeLots: bigint;
 }
 
 /** A trade as candles need it. */
@@ -94,7 +97,7 @@ export class CandleSeries {
         highTicks: trade.priceTicks,
         lowTicks: trade.priceTicks,
         closeTicks: trade.priceTicks,
-        volumeLots: trade.quantityLots,
+        volumeLots: BigInt(trade.quantityLots),
       };
       const evicted = this.#candles.push(candle);
       if (evicted) this.#completeFromMs = Math.max(this.#completeFromMs, evicted.startMs + this.resolutionMs);
@@ -110,7 +113,7 @@ export class CandleSeries {
     candle.highTicks = Math.max(candle.highTicks, trade.priceTicks);
     candle.lowTicks = Math.min(candle.lowTicks, trade.priceTicks);
     candle.closeTicks = trade.priceTicks;
-    candle.volumeLots += trade.quantityLots;
+    candle.volumeLots += BigInt(trade.quantityLots);
     return { outcome: 'updated', candle: { ...candle } };
   }
 

@@ -47,7 +47,8 @@ export interface CandleJson {
   high: string;
   low: string;
   close: string;
-  volume: number;
+  /** Whole shares as a decimal string: a sum with no bound, exact at any size. */
+  volume: string;
 }
 export interface BboJson {
   bid: LevelJson | null;
@@ -63,6 +64,7 @@ export class Units {
   /** The price of `ticks` as a decimal string. */
   readonly price: (ticks: number) => string;
   readonly #lotSize: number;
+  readonly #lotSizeBig: bigint;
 
   constructor(instrument: MarketInstrument) {
     assert(
@@ -72,6 +74,7 @@ export class Units {
     // A bad tick size throws here, not on the first update.
     this.price = pricer(instrument);
     this.#lotSize = instrument.lotSize;
+    this.#lotSizeBig = BigInt(instrument.lotSize);
   }
 
   quantity(lots: number): number {
@@ -129,7 +132,7 @@ export class Units {
       high: this.price(candle.highTicks),
       low: this.price(candle.lowTicks),
       close: this.price(candle.closeTicks),
-      volume: this.quantity(candle.volumeLots),
+      volume: String(candle.volumeLots * this.#lotSizeBig),
     };
   }
 }

@@ -205,7 +205,7 @@ describe('market data REST', () => {
 
     expect(seed).toMatchObject({ lastSeq: 32, startedAtMs });
     const since = (time: string, c: Omit<Candle, 'startMs'>) => ({ startMs: Date.parse(at(time)), ...c });
-    const lastTen = { openTicks: 120, highTicks: 120, lowTicks: 90, closeTicks: 90, volumeLots: 7 };
+    const lastTen = { openTicks: 120, highTicks: 120, lowTicks: 90, closeTicks: 90, volumeLots: 7n };
     expect(seed.candles).toEqual(
       new Map([
         [
@@ -214,8 +214,8 @@ describe('market data REST', () => {
             '1m': since('10:30:00.000', lastTen),
             '5m': since('10:30:00.000', lastTen),
             '15m': since('10:30:00.000', lastTen),
-            '1h': since('10:00:00.000', { ...lastTen, openTicks: 110, volumeLots: 9 }),
-            '1d': since('00:00:00.000', { ...lastTen, openTicks: 100, volumeLots: 10 }),
+            '1h': since('10:00:00.000', { ...lastTen, openTicks: 110, volumeLots: 9n }),
+            '1d': since('00:00:00.000', { ...lastTen, openTicks: 100, volumeLots: 10n }),
           },
         ],
       ]),
@@ -225,6 +225,20 @@ describe('market data REST', () => {
       ['32-2', 90, 'sell', Date.parse(at('10:30:05.000'))],
     ]);
     expect(seed.trades.has('IBM')).toBe(false);
+  });
+
+  it('candles: SQL volume past what int8 holds is exact', async () => {
+    // Ten trades of 10^18 lots: their sum, 10^19, is past int8's 9.2 × 10^18.
+    for (let n = 1; n <= 10; n++) {
+      await db.pool.query(
+        `INSERT INTO exchange_trades (trade_id, seq, symbol, price_ticks, quantity_lots, maker_order_id, taker_order_id, maker_side, time)
+         VALUES ($1, 40, 'HUGE', 7, 1000000000000000000, 1, 2, 'buy', '2026-03-01T12:00:00Z')`,
+        [`40-${n}`],
+      );
+    }
+    const day = Date.UTC(2026, 2, 1);
+    const candles = await sqlCandleHistory(db.pool).candles('HUGE', '1d', day, day + 86_400_000, 10);
+    expect(candles.map((c) => c.volumeLots)).toEqual([10n ** 19n]);
   });
 
   it('candles: a bound finer than a millisecond counts, though a Date would drop its digits', async () => {
@@ -280,7 +294,7 @@ describe('market data REST', () => {
         high: units.price(c.highTicks),
         low: units.price(c.lowTicks),
         close: units.price(c.closeTicks),
-        volume: c.volumeLots * 100,
+        volume: String(c.volumeLots * 100n),
       }));
     const candles = (resolution: string, fromMs: number, toMs: number) =>
       get(

@@ -94,7 +94,7 @@ describe('the exchange across a restart on the same data directory', () => {
           high: '575.00',
           low: '575.00',
           close: '575.00',
-          volume: 1,
+          volume: '1',
         },
       ]);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketStartMs, CandleSeries, CandleSet } from '../../../src/exchange/market-data/candles.ts';
+import { Units } from '../../../src/exchange/market-data/views.ts';
 
 const t0 = Date.UTC(2026, 0, 5, 9, 30, 0); // a minute boundary
 const minute = 60_000;
@@ -13,7 +14,7 @@ describe('CandleSeries', () => {
     const { outcome } = series.add({ priceTicks: 101, quantityLots: 4, timeMs: t0 + 59_999 });
     expect(outcome).toBe('updated');
     expect(series.candles()).toEqual([
-      { startMs: t0, openTicks: 100, highTicks: 105, lowTicks: 98, closeTicks: 101, volumeLots: 10 },
+      { startMs: t0, openTicks: 100, highTicks: 105, lowTicks: 98, closeTicks: 101, volumeLots: 10n },
     ]);
   });
 
@@ -53,17 +54,29 @@ describe('CandleSeries', () => {
       highTicks: 95,
       lowTicks: 90,
       closeTicks: 95,
-      volumeLots: 4,
+      volumeLots: 4n,
     };
     const series = new CandleSeries('1h', 2, t0 + 1, before);
     expect(series.completeFromMs).toBe(hour);
     expect(series.add({ priceTicks: 100, quantityLots: 1, timeMs: t0 + 2 }).outcome).toBe('updated');
-    expect(series.candles()).toEqual([{ ...before, highTicks: 100, closeTicks: 100, volumeLots: 5 }]);
+    expect(series.candles()).toEqual([{ ...before, highTicks: 100, closeTicks: 100, volumeLots: 5n }]);
     // No trade in it before start: still covered from its start.
     expect(new CandleSeries('1h', 2, t0 + 1, null).completeFromMs).toBe(hour);
     expect(() => new CandleSeries('1h', 2, t0 + 1, { ...before, startMs: hour - 3_600_000 })).toThrow(
       /seeded candle/,
     );
+  });
+
+  it('given volume past 2^53 lots, then it stays exact, and so do its shares in the public view', () => {
+    const hour = bucketStartMs(t0, 3_600_000);
+    const heavy = { startMs: hour, openTicks: 90, highTicks: 90, lowTicks: 90, closeTicks: 90 };
+    const series = new CandleSeries('1h', 2, t0, { ...heavy, volumeLots: 2n ** 53n - 1n });
+    series.add({ priceTicks: 90, quantityLots: 2, timeMs: t0 + 1 });
+    const [candle] = series.candles();
+    // 2^53 + 1 is the first integer a double cannot hold.
+    expect(candle?.volumeLots).toBe(2n ** 53n + 1n);
+    const units = new Units({ symbol: 'AMZN', currency: 'USD', tickSize: '0.01', lotSize: 100 });
+    expect(units.candle(candle!).volume).toBe('900719925474099300');
   });
 
   it('given a trade older than every held bucket, then it is too_old and that bucket is no longer covered', () => {
@@ -91,7 +104,7 @@ describe('CandleSet', () => {
     ]);
     expect([...changed.keys()]).toEqual(['1m', '5m', '15m', '1h', '1d']);
     expect(changed.get('1m')).toEqual([
-      { startMs: t0, openTicks: 100, highTicks: 101, lowTicks: 100, closeTicks: 101, volumeLots: 5 },
+      { startMs: t0, openTicks: 100, highTicks: 101, lowTicks: 100, closeTicks: 101, volumeLots: 5n },
     ]);
     expect(changed.get('1d')?.[0]?.startMs).toBe(Date.UTC(2026, 0, 5));
   });

@@ -250,7 +250,7 @@ describe('MarketDataHub fan-out', () => {
       high: '100.50',
       low: '100.50',
       close: '100.50',
-      volume: 20,
+      volume: '20',
     };
     expect(socket.sent.slice(3)).toEqual([
       {
@@ -283,7 +283,13 @@ describe('MarketDataHub after a restart, seeded from the trade history', () => {
     takerSide: 'buy' as const,
     timeMs: Date.UTC(2026, 0, 5, 10, 5),
   };
-  const ohlcv = { openTicks: 10_000, highTicks: 10_000, lowTicks: 10_000, closeTicks: 10_000, volumeLots: 5 };
+  const ohlcv = {
+    openTicks: 10_000,
+    highTicks: 10_000,
+    lowTicks: 10_000,
+    closeTicks: 10_000,
+    volumeLots: 5n,
+  };
   const seedOf = (lastSeq: number): MarketDataSeed => ({
     lastSeq,
     startedAtMs: restartedAt,
@@ -319,7 +325,7 @@ describe('MarketDataHub after a restart, seeded from the trade history', () => {
         type: 'snapshot',
         channel: 'candles.1d.AMZN',
         seq: 2,
-        data: { candles: [{ ...day, close: '101.00', volume: 60 }] },
+        data: { candles: [{ ...day, close: '101.00', volume: '60' }] },
       },
       {
         type: 'snapshot',
@@ -333,7 +339,7 @@ describe('MarketDataHub after a restart, seeded from the trade history', () => {
               high: '101.00',
               low: '101.00',
               close: '101.00',
-              volume: 10,
+              volume: '10',
             },
           ],
         },
@@ -354,7 +360,7 @@ describe('MarketDataHub after a restart, seeded from the trade history', () => {
     hub.onSequenced(ex.run(limit(3, 'buy', 10_100, 2), Date.UTC(2026, 0, 5, 10, 41)));
     expect(socket.sent.find((m) => (m as { channel: string }).channel === 'candles.1d.AMZN')).toMatchObject({
       channel: 'candles.1d.AMZN',
-      data: { candles: [{ ...day, close: '101.00', volume: 80 }] },
+      data: { candles: [{ ...day, close: '101.00', volume: '80' }] },
     });
     // The seeded bucket is whole, so REST candles take it from the ring.
     const { market } = hub.market('AMZN')!;
