@@ -87,6 +87,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       openOrders,
       listeners: [],
       log: logger,
+      projection: projector,
     });
     const service = live;
     // Before any new command: the hub's replicas start from the books as the journal left them,

@@ -70,6 +70,11 @@ export interface ExchangeServiceOptions {
   openOrders: readonly OrderState[];
   listeners?: readonly ExchangeListener[];
   log?: Logger;
+  /**
+   * The order projection (the projector), which holds every order that has left the book. Without
+   * it, an order that has just left is not found until the projection catches up on its own.
+   */
+  projection?: { waitFor(seq: number, timeoutMs: number): Promise<boolean> };
 }
 
 interface Delivered {
@@ -90,6 +95,7 @@ export class ExchangeService {
   private readonly store: ExchangeStore;
   private readonly clock: Clock;
   private readonly log: Logger | undefined;
+  private readonly projection: ExchangeServiceOptions['projection'];
   private readonly terms = new Map<string, InstrumentTerms>();
   private marketState: SessionState;
   private readonly instrumentStates = new Map<string, SessionState>();
@@ -111,6 +117,7 @@ export class ExchangeService {
     this.store = options.store;
     this.clock = options.clock;
     this.log = options.log;
+    this.projection = options.projection;
     for (const definition of options.instruments) this.terms.set(definition.symbol, termsOf(definition));
     this.marketState = options.sessions.get(marketScope) ?? 'open';
     for (const [scope, state] of options.sessions) {
@@ -454,6 +461,14 @@ export class ExchangeService {
     if (open) {
       if (open.member !== member) throw orderNotFound(orderIdText);
       return open;
+    }
+    // Not open: filled, cancelled, expired or rejected (its owner hears 409), someone else's or never
+    // placed (404). An order's id is the seq of its new command, so the projection holds the order
+    // once it has reached that seq: a cancel racing the fill that closed the order waits for it.
+    if (orderId > this.deliveredSeq) throw orderNotFound(orderIdText);
+    const timeoutMs = exchangeServiceLimits.closedOrderLookupTimeoutMs;
+    if (this.projection && !(await this.projection.waitFor(orderId, timeoutMs))) {
+      throw unavailable('the order history is catching up; retry shortly');
     }
     if ((await this.store.orderOwner(orderId)) === member) {
       throw new AppError('order_not_open', `Order ${orderIdText} no longer rests in the book`, {

@@ -35,6 +35,11 @@ export const exchangeServiceLimits = {
   priceTicksMax: matchingLimits.priceTicksMax,
   /** Largest order quantity in lots (the engine's limit). */
   quantityLotsMax: matchingLimits.quantityLotsMax,
+  /**
+   * Longest a cancel or replace of an order no longer in the book waits for the order projection
+   * to hold it (to tell its owner 409 order_not_open rather than 404); then 503.
+   */
+  closedOrderLookupTimeoutMs: 2_000,
   /** Listeners that may follow the sequenced commands at once. */
   listenersMax: 64,
   /** Longest order id accepted in a path: a decimal seq (a safe integer has at most 16 digits). */

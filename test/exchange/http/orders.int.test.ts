@@ -159,6 +159,40 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     });
   });
 
+  it('given an order another member just filled, when its owner cancels or replaces it at once, then 409 order_not_open, not 404', async () => {
+    for (let round = 0; round < 3; round++) {
+      const sell = (
+        await place(firmA, {
+          symbol: 'GOOG',
+          side: 'sell',
+          orderType: 'limit',
+          price: '570.00',
+          quantity: 10,
+        })
+      ).json();
+      const buy = await place(firmB, {
+        symbol: 'GOOG',
+        side: 'buy',
+        orderType: 'limit',
+        price: '570.00',
+        quantity: 10,
+      });
+      expect(buy.json()).toMatchObject({ status: 'filled' });
+      // No read in between: the projection (its own thread) may not hold the filled sell yet.
+      const [cancelled, replaced, stranger] = await Promise.all([
+        cancel(firmA, sell.id),
+        replace(firmA, sell.id, { quantity: 5 }),
+        cancel(firmB, sell.id),
+      ]);
+      expect([cancelled.statusCode, cancelled.json().code], `round ${round}`).toEqual([
+        409,
+        'order_not_open',
+      ]);
+      expect([replaced.statusCode, replaced.json().code], `round ${round}`).toEqual([409, 'order_not_open']);
+      expect([stranger.statusCode, stranger.json().code], `round ${round}`).toEqual([404, 'order_not_found']);
+    }
+  });
+
   it('names the field of every bad input', async () => {
     const base = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '200.00', quantity: 10 };
     const cases: Array<[Record<string, unknown>, number, string, string]> = [
