@@ -106,12 +106,20 @@ export async function listKeys(
 
 /** Revokes a key; it stops working on the very next request. Revoking twice is harmless. */
 export async function revokeKey(context: IdentityContext, actor: UserPrincipal, id: string): Promise<void> {
+  // Dropped from the cache before and after the commit, and no read that overlaps the revocation is
+  // cached: a request reading the row while the revocation commits would otherwise cache it again.
+  context.apiKeyRevocations++;
   context.apiKeyCache.delete(id);
-  await withTransaction(context.pool, async (tx) => {
-    const outcome = await revokeApiKey(tx, id, context.clock.now());
-    if (outcome === 'not_found') throw new AppError('api_key_not_found');
-    if (outcome === 'revoked') await record(context, tx, id, 'api_key_revoked', { revokedBy: actor.userId });
-  });
+  try {
+    await withTransaction(context.pool, async (tx) => {
+      const outcome = await revokeApiKey(tx, id, context.clock.now());
+      if (outcome === 'not_found') throw new AppError('api_key_not_found');
+      if (outcome === 'revoked') await record(context, tx, id, 'api_key_revoked', { revokedBy: actor.userId });
+    });
+  } finally {
+    context.apiKeyRevocations++;
+    context.apiKeyCache.delete(id);
+  }
   context.log?.info({ apiKeyId: id, revokedBy: actor.userId }, 'api key revoked');
 }
 
@@ -168,6 +176,7 @@ async function activeApiKey(context: IdentityContext, keyId: string): Promise<Ap
   const now = context.clock.nowMs();
   const cached = context.apiKeyCache.get(keyId);
   if (cached && now - cached.readAt < context.apiKeyCacheMs) return cached;
+  const revocations = context.apiKeyRevocations;
   const key = await findApiKey(context.pool, keyId);
   if (!key || key.revokedAt !== null) {
     context.apiKeyCache.delete(keyId);
@@ -180,7 +189,7 @@ async function activeApiKey(context: IdentityContext, keyId: string): Promise<Ap
     apiKeyName: key.name,
   });
   const entry = { key, principal, readAt: now };
-  if (context.apiKeyCacheMs > 0) {
+  if (context.apiKeyCacheMs > 0 && context.apiKeyRevocations === revocations) {
     if (context.apiKeyCache.size >= identityLimits.apiKeyCacheEntriesMax) context.apiKeyCache.clear();
     context.apiKeyCache.set(keyId, entry);
   }

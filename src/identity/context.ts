@@ -23,6 +23,11 @@ export interface IdentityContext {
   apiKeyCache: Map<string, ApiKeyCacheEntry>;
   apiKeyCacheMs: number;
   /**
+   * Counts revocations on this node, before and after each one commits. A key row read while the
+   * count moved may predate a revocation, so it is not cached (see activeApiKey).
+   */
+  apiKeyRevocations: number;
+  /**
    * Per connection (the HTTP socket), the API key it last presented and that verified, with its
    * cache entry: the same key on the same keep-alive connection is not hashed again while that
    * entry is still the cached one and fresh.

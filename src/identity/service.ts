@@ -98,6 +98,7 @@ export function createIdentityService(deps: IdentityServiceDeps): IdentityServic
     log: deps.log,
     apiKeyCache: new Map(),
     apiKeyCacheMs: deps.settings.apiKeyCacheMs ?? 0,
+    apiKeyRevocations: 0,
     verifiedConnections: new WeakMap(),
   };
   return {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../src/identity/access.ts';
+import type { Pool } from '../../src/platform/sql/pool.ts';
+import { eventually } from '../platform/event-store/support.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
   buildTestApp,
@@ -269,6 +271,71 @@ describe('API keys for exchange members', () => {
     });
   });
 
+  it('given a key cache, when a request reads the key while its revocation commits, then the key is not cached again', async () => {
+    const node = createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1000 } });
+    const key = (await issue('Broker racing')).json();
+    const actor = await adminActor(key.id);
+    // Hold the key's row so that the revocation waits to commit while a request reads the row.
+    const locker = await db.pool.connect();
+    let revoking: Promise<void> | undefined;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM identity_api_keys WHERE id = $1 FOR UPDATE', [key.id]);
+      revoking = node.service.revokeApiKey(actor, key.id);
+      await eventually(async () => {
+        const { rows } = await db.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE identity_api_keys%'",
+        );
+        return rows.length > 0 ? true : undefined;
+      });
+      // Read before the revocation commits: still active, answered as such.
+      expect(await node.service.authenticateApiKey(key.apiKey)).toMatchObject({ kind: 'member' });
+    } finally {
+      await locker.query('COMMIT');
+      locker.release();
+    }
+    await revoking;
+    await expect(node.service.authenticateApiKey(key.apiKey)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+    expect(node.service.cachedApiKey(key.apiKey)).toBeUndefined();
+  });
+
+  it('given a key cache, when a read of the key started before its revocation returns after it, then that read is not cached', async () => {
+    // The pool holds back the answer of key reads while `held` is set: PostgreSQL answers at once,
+    // the request sees it late, as on a busy event loop.
+    let held: Promise<void> | undefined;
+    const pool = new Proxy(db.pool, {
+      get(target, property) {
+        if (property === 'query') {
+          return async (...args: Parameters<Pool['query']>) => {
+            const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+            if (held && String(args[0]).includes('FROM identity_api_keys')) await held;
+            return result;
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const node = createTestIdentity(pool, { settings: { apiKeyCacheMs: 1000 } });
+    const key = (await issue('Broker late read')).json();
+    let release = () => {};
+    held = new Promise((resolve) => {
+      release = resolve;
+    });
+    const lateRead = node.service.authenticateApiKey(key.apiKey);
+    await node.service.revokeApiKey(await adminActor(key.id), key.id);
+    held = undefined;
+    release();
+    // The late read answers as of when it read (the key was active then), but leaves nothing behind.
+    expect(await lateRead).toMatchObject({ kind: 'member' });
+    expect(node.service.cachedApiKey(key.apiKey)).toBeUndefined();
+    await expect(node.service.authenticateApiKey(key.apiKey)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+  });
+
   it('given a keep-alive connection that presented a key before, it is not re-verified until a wrong key, a revocation or the cache time', async () => {
     const node = createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1000 } });
     const key = (await issue('Broker connection')).json();
@@ -301,6 +368,17 @@ describe('API keys for exchange members', () => {
     );
     expect(node.service.cachedApiKey(key.apiKey, connection)).toBeUndefined();
   });
+
+  async function adminActor(tokenId: string) {
+    return {
+      kind: 'user' as const,
+      userId: await adminId(),
+      roles: ['admin' as const],
+      mustChangePassword: false,
+      customerId: null,
+      session: { tokenId, expiresAt: new Date('2030-01-01') },
+    };
+  }
 
   async function adminId(): Promise<string> {
     const { rows } = await db.pool.query("SELECT id FROM identity_users WHERE login_id = 'keys.admin'");
