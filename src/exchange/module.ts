@@ -126,8 +126,16 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       windowMs: config.rateLimitWindowMs,
       now: () => clock.nowMs(),
     });
+    const unverified = {
+      limit: new RateWindow({
+        max: config.rateLimitMax,
+        windowMs: config.rateLimitWindowMs,
+        now: () => clock.nowMs(),
+      }),
+      knownCaller: context.identity.knownCaller,
+    };
     const routes: FastifyPluginAsync[] = [
-      exchangeOrderRoutes({ service, memberLimit }),
+      exchangeOrderRoutes({ service, memberLimit, unverified }),
       exchangeInstrumentRoutes({ service: live }),
       exchangeAdminRoutes({ service: live, projectedSeq: () => running.appliedSeq }),
       exchangeQueryRoutes({

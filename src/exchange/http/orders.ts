@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest, preValidationHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler, preValidationHookHandler } from 'fastify';
 import type { MemberPrincipal } from '../../identity/index.ts';
 import { AppError, assert } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/app.ts';
@@ -15,6 +15,13 @@ export interface OrderRoutesDeps {
    * WebSocket order entry (memberRateLimited).
    */
   memberLimit: RateWindow;
+  /**
+   * Requests whose API key is not a recently verified one (none, invented, wrong, or not used for a
+   * while), counted per client address before authentication looks the key up: the member limit
+   * only starts once a key is verified, so without this a flood of bad keys would be unlimited and
+   * cost a database read each.
+   */
+  unverified: { limit: RateWindow; knownCaller(request: FastifyRequest): string | undefined };
 }
 
 const tags = ['exchange orders'];
@@ -29,6 +36,16 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
   return async (app) => {
     const { service } = deps;
     const limit = deps.memberLimit;
+    // A route hook, so it runs before the auth plugin's (which it appends to the route's own hooks).
+    const unverifiedLimit: onRequestHookHandler = (request, _reply, done) => {
+      const { limit: addressLimit, knownCaller } = deps.unverified;
+      if (knownCaller(request) !== undefined) return done();
+      const address = `ip:${request.ip}`;
+      if (addressLimit.hit(address) >= 0) return done();
+      const retryAfter = String(Math.ceil(addressLimit.resetInMs(address) / 1000));
+      const detail = `At most ${addressLimit.max} order requests per ${addressLimit.windowMs / 1000} s from one address without a verified API key`;
+      done(new AppError('rate_limited', detail, { headers: { 'retry-after': retryAfter } }));
+    };
     // Runs after authentication (onRequest), so the limit follows the member, whichever key it uses.
     const memberLimit: preValidationHookHandler = (request, reply, done) => {
       const member = memberOf(request).memberId;
@@ -54,6 +71,7 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
       '/v1/order',
       {
         config: { access: 'exchange:trade', rateLimit: false },
+        onRequest: unverifiedLimit,
         preValidation: memberLimit,
         schema: {
           tags,
@@ -75,6 +93,7 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
       '/v1/order/:id',
       {
         config: { access: 'exchange:trade', rateLimit: false },
+        onRequest: unverifiedLimit,
         preValidation: memberLimit,
         schema: {
           tags,
@@ -91,6 +110,7 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
       '/v1/order/:id',
       {
         config: { access: 'exchange:trade', rateLimit: false },
+        onRequest: unverifiedLimit,
         preValidation: memberLimit,
         schema: {
           tags,

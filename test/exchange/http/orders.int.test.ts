@@ -431,6 +431,53 @@ describe('the global rate limit and invented API keys', () => {
   });
 });
 
+describe('order routes and unverified API keys', () => {
+  const exchangeOf = exchangeForDescribe({ KINYU_RATE_LIMIT_MAX: '4' }, (db) =>
+    createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } }),
+  );
+
+  it('given keys nobody issued, when they send order requests, then their address is limited before any key is looked up; a verified member is not', async () => {
+    const exchange = exchangeOf();
+    const admin = await adminHeader(exchange.app, exchange.identity, 'order.limit.admin');
+    const member = await memberHeader(exchange.app, admin, 'Desk', 'firm-o');
+    // Verify the member's key once (a query route), so that it is known before authentication.
+    expect(
+      (await exchange.app.inject({ method: 'GET', url: '/v1/orders', headers: member })).statusCode,
+    ).toBe(200);
+    const invented = (n: number) => ({ 'x-api-key': `kyu_${'e'.repeat(15)}${n}_${'0'.repeat(43)}` });
+    const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '100.00', quantity: 1 };
+    const answers: number[] = [];
+    for (let n = 0; n < 3; n++) {
+      answers.push(
+        (
+          await exchange.app.inject({
+            method: 'POST',
+            url: '/v1/order',
+            headers: invented(n),
+            payload: order,
+          })
+        ).statusCode,
+        (await exchange.app.inject({ method: 'DELETE', url: '/v1/order/1', headers: invented(n) }))
+          .statusCode,
+      );
+    }
+    const none = await exchange.app.inject({ method: 'PATCH', url: '/v1/order/1', payload: { quantity: 1 } });
+    // 4 per address and window (KINYU_RATE_LIMIT_MAX), whichever route and key.
+    expect(answers).toEqual([401, 401, 401, 401, 429, 429]);
+    expect(none.statusCode).toBe(429);
+    expect(none.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(none.headers['retry-after']).toMatch(/^[0-9]+$/);
+    expect(none.json()).toMatchObject({ code: 'rate_limited' });
+    const placed = await exchange.app.inject({
+      method: 'POST',
+      url: '/v1/order',
+      headers: member,
+      payload: order,
+    });
+    expect(placed.statusCode).toBe(201);
+  });
+});
+
 /** An exchange on a fresh database, started before the calling describe's tests and removed after. */
 function exchangeForDescribe(
   env: Record<string, string>,
