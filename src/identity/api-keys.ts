@@ -114,7 +114,8 @@ export async function revokeKey(context: IdentityContext, actor: UserPrincipal, 
     await withTransaction(context.pool, async (tx) => {
       const outcome = await revokeApiKey(tx, id, context.clock.now());
       if (outcome === 'not_found') throw new AppError('api_key_not_found');
-      if (outcome === 'revoked') await record(context, tx, id, 'api_key_revoked', { revokedBy: actor.userId });
+      if (outcome === 'revoked')
+        await record(context, tx, id, 'api_key_revoked', { revokedBy: actor.userId });
     });
   } finally {
     context.apiKeyRevocations++;
