@@ -232,6 +232,9 @@ function priceUnitsToTicks(tickUnits: bigint, price: string, tickSizeText?: stri
   });
   if (!parsed.ok) {
     if (parsed.reason === 'too_many_decimals') {
+      // "1.000000000" is 1: zeros past the decimals a price may have do not take it off the tick.
+      const trimmed = price.replace(/\.?0+$/, '');
+      if (trimmed !== price) return priceUnitsToTicks(tickUnits, trimmed, tickText);
       return { ok: false, reason: 'not_on_tick', detail: `must be a multiple of the tick size ${tickText}` };
     }
     return {

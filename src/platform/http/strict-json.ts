@@ -181,7 +181,8 @@ function numberProblem(token: string): string | undefined {
     return `must not be a JSON number with a fraction or exponent (${token}); send decimals as strings, e.g. "12.50"`;
   }
   if (!Number.isSafeInteger(Number(token))) {
-    return `is a JSON integer too large to be exact (${token}); send it as a string`;
+    // No advice to quote it: a field that takes an integer (a quantity) has a smaller maximum anyway.
+    return `is a JSON integer too large to be exact (${token}): beyond 2^53 - 1, a JSON number is rounded`;
   }
   return undefined;
 }

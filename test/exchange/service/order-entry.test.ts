@@ -97,6 +97,15 @@ describe('new orders: from decimals and shares to ticks and lots', () => {
     });
   }
 
+  it('given a price with zeros past the eighth decimal, then it is the same price, on the tick', () => {
+    const entry = prepareNewOrder(instrument(), 'm', { ...limitBuy, price: '190.000000000' });
+    expect(entry).toMatchObject({ ok: true, command: { priceTicks: 19_000 } });
+    expect(prepareNewOrder(instrument(), 'm', { ...limitBuy, price: '190.000000001' })).toMatchObject({
+      ok: false,
+      problem: { code: 'price_not_on_tick', field: 'price' },
+    });
+  });
+
   it('the band edges themselves are inside', () => {
     for (const price of ['171.00', '209.00']) {
       expect(prepareNewOrder(instrument(), 'm', { ...limitBuy, price }).ok, price).toBe(true);

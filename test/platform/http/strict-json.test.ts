@@ -40,6 +40,8 @@ describe('strict JSON', () => {
   it('refuses integers beyond the safe range', () => {
     const error = problem('{"quantity":12345678901234567890}');
     expect(error.errors[0]).toMatchObject({ field: 'quantity', reason: expect.stringMatching(/too large/) });
+    // Not "send it as a string": an integer field refuses a string too.
+    expect(error.errors[0]?.reason).not.toMatch(/string/);
   });
 
   it('refuses a body exactly when one of its number tokens is not a plain safe integer', () => {
