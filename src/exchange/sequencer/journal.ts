@@ -58,6 +58,8 @@ class Batch {
 interface InFlight {
   batch: Batch;
   ended: boolean;
+  /** Its write, or an earlier one in file order, failed: rejected when settle() reaches it. */
+  failed: boolean;
 }
 
 /** First size of a batch buffer; it doubles (up to batchBytesMax or one record) as needed. */
@@ -86,6 +88,7 @@ export class JournalWriter {
   private pumpScheduled = false;
   private pendingCount = 0;
   private failure: Error | null = null;
+  private failedWith: JournalFailedError | null = null;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private appendedOffset: number;
@@ -284,29 +287,41 @@ export class JournalWriter {
       if (this.sealed.length === 0) this.seal();
       const batch = this.sealed.shift();
       if (batch === undefined) return;
-      const entry: InFlight = { batch, ended: false };
+      const entry: InFlight = { batch, ended: false, failed: false };
       this.inFlight.push(entry);
       const position = this.writtenOffset;
       this.writtenOffset += batch.bytes;
       this.writeDurably(batch.out.bytes, 0, batch.bytes, position, (error) => {
         entry.ended = true;
-        if (error) this.fail(error);
+        if (error) this.fail(error, entry);
         this.settle();
       });
     }
   }
 
-  /** Acknowledges ended writes in file order, then lets the freed slots take waiting batches. */
+  /**
+   * Settles ended writes in file order (a batch written before a failed one is still acknowledged,
+   * whenever its own write ends), then lets the freed slots take waiting batches; once the journal
+   * has failed and nothing is in flight, rejects the batches that never got a write.
+   */
   private settle(): void {
     while (this.inFlight[0]?.ended) {
-      const { batch } = this.inFlight.shift()!;
-      if (this.failure) continue; // rejected by fail()
+      const { batch, failed } = this.inFlight.shift()!;
+      if (failed) {
+        batch.reject(this.failedError());
+        continue;
+      }
       this.durableOffsetValue += batch.bytes;
       this.batches++;
       this.pendingCount -= batch.records;
       if (this.spareBuffers.length < sequencerLimits.spareBatchBuffersMax)
         this.spareBuffers.push(batch.out.bytes);
       batch.resolve();
+    }
+    if (this.failure && this.inFlight.length === 0) {
+      this.seal();
+      for (const waiting of this.sealed.splice(0)) waiting.reject(this.failedError());
+      this.pendingCount = 0;
     }
     this.pump();
     this.wakeIdleWaiters();
@@ -345,17 +360,19 @@ export class JournalWriter {
     }
   }
 
-  // After a failed write or fsync the file's state is unknown (a retried fsync can report success
-  // for lost pages), so the journal refuses everything and the process must recover from disk.
-  // Every batch not yet acknowledged is rejected, also one whose own write ended after the failed one.
-  private fail(error: Error): void {
-    if (this.failure) return;
-    this.failure = error;
-    const wrapped = new JournalFailedError(`journal write failed: ${error.message}`);
-    for (const { batch } of this.inFlight) batch.reject(wrapped);
-    this.seal();
-    for (const waiting of this.sealed.splice(0)) waiting.reject(wrapped);
-    this.pendingCount = 0;
+  // After a failed write or fsync the file's state from that write on is unknown (a retried fsync
+  // can report success for lost pages), so the journal takes nothing more and the process must
+  // recover from disk. The failed batch and every later one are rejected, also one whose own write
+  // ended well; an earlier batch whose own write succeeds is durable and still acknowledged. All of
+  // it in file order (settle()), so callers see their results in seq order as always.
+  private fail(error: Error, entry: InFlight): void {
+    this.failure ??= error;
+    for (let i = this.inFlight.indexOf(entry); i < this.inFlight.length; i++) this.inFlight[i]!.failed = true;
+  }
+
+  private failedError(): JournalFailedError {
+    this.failedWith ??= new JournalFailedError(`journal write failed: ${this.failure?.message}`);
+    return this.failedWith;
   }
 }
 
