@@ -403,11 +403,18 @@ describe('order-entry rate limit', () => {
   });
 });
 
-describe('the global rate limit and invented API keys', () => {
-  // The API-key cache on, as in production: a key verified in the last second is known before auth.
-  const exchangeOf = exchangeForDescribe({ KINYU_RATE_LIMIT_MAX: '4' }, (db) =>
+/**
+ * An exchange for one describe with the API-key cache on, as in production (a key verified in the
+ * last second is known before auth), and a global limit of 4 requests per address and window.
+ */
+function exchangeWithCachedKeys(): () => TestExchange {
+  return exchangeForDescribe({ KINYU_RATE_LIMIT_MAX: '4' }, (db) =>
     createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } }),
   );
+}
+
+describe('the global rate limit and invented API keys', () => {
+  const exchangeOf = exchangeWithCachedKeys();
 
   it('given keys nobody issued, when each asks once, then they share their address’s allowance; a verified key has its own', async () => {
     const exchange = exchangeOf();
@@ -432,9 +439,7 @@ describe('the global rate limit and invented API keys', () => {
 });
 
 describe('order routes and unverified API keys', () => {
-  const exchangeOf = exchangeForDescribe({ KINYU_RATE_LIMIT_MAX: '4' }, (db) =>
-    createTestIdentity(db.pool, { settings: { apiKeyCacheMs: 1_000 } }),
-  );
+  const exchangeOf = exchangeWithCachedKeys();
 
   it('given keys nobody issued, when they send order requests, then their address is limited before any key is looked up; a verified member is not', async () => {
     const exchange = exchangeOf();
