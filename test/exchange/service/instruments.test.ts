@@ -116,7 +116,9 @@ describe('price and quantity conversion', () => {
       const tick =
         BigInt(tickSize.replace('.', '').replace(/^0+/, '')) *
         10n ** BigInt(8 - (tickSize.split('.')[1]?.length ?? 0));
-      const units = fraction.length > 8 ? null : BigInt(whole + fraction.padEnd(8, '0'));
+      // Zeros past the eighth decimal change nothing ("1.000000000" is 1); other digits there are off any tick.
+      const significant = fraction.replace(/0+$/, '');
+      const units = significant.length > 8 ? null : BigInt(whole + significant.padEnd(8, '0'));
       const ticks = units !== null && units > 0n && units % tick === 0n ? units / tick : null;
       const expected =
         ticks !== null && ticks <= BigInt(exchangeServiceLimits.priceTicksMax)
