@@ -8,4 +8,8 @@ export const marketDataErrors = defineErrors({
     status: 422,
     title: 'This connection has as many subscriptions as it may have',
   },
+  snapshot_too_large: {
+    status: 422,
+    title: "The channel's snapshot is larger than this connection's send buffer",
+  },
 });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, type ProblemBody, toProblem } from '../../platform/errors.ts';
 import { fail } from '../matching/assert.ts';
 import type { BookOrders } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
@@ -33,7 +33,11 @@ export interface MarketDataSource {
 export interface HubSocket {
   /** Bytes queued in the socket and not yet handed to the OS. */
   readonly bufferedAmount: number;
-  /** `sent` is called once the frame has been written out (or failed). */
+  /**
+   * `sent` is called once the frame has been written out (or failed), never from within `send`
+   * (ws calls it from the socket's write callback or on a later tick): it may send snapshots, which
+   * must not happen while a command is being folded (see MarketDataHub.sendSnapshots).
+   */
   send(data: string, sent?: (error?: Error) => void): void;
   close(code: number, reason: string): void;
 }
@@ -271,42 +275,97 @@ export class MarketDataHub {
     return { market, units };
   }
 
-  /** Attaches a socket; every message to it (market data or not) goes through its bounded buffer. */
-  connect(socket: HubSocket): Subscriber {
-    const subscriber = new Subscriber(socket, this);
+  /**
+   * Attaches a socket; every message to it (market data or not) goes through its bounded buffer.
+   * `logError` reports a snapshot that could not be built (a bug; the client gets `internal_error`).
+   */
+  connect(socket: HubSocket, logError: LogError = logToConsole): Subscriber {
+    const subscriber = new Subscriber(socket, this, logError);
     this.#subscribers.add(subscriber);
     this.metrics.subscribers.set(this.#subscribers.size);
     return subscriber;
   }
 
-  /** Sends `subscribed`, then a snapshot per channel; updates follow with seq/prevSeq. */
+  /**
+   * Sends `subscribed`, then a snapshot per channel not yet subscribed, in the order named; updates
+   * follow each snapshot with seq/prevSeq. The snapshots go out one at a time as the send buffer
+   * drains (see sendSnapshots), so that a client that reads is never dropped for what it asked.
+   */
   subscribe(subscriber: Subscriber, channels: readonly Channel[]): void {
-    const byName = new Map(channels.map((c) => [c.name, c]));
-    const fresh = [...byName.values()].filter((c) => !subscriber.channels.has(c.name));
     subscriber.send({ type: 'subscribed', channels: channels.map((c) => c.name) });
-    for (const channel of fresh) {
-      const found = this.market(channel.symbol);
-      if (!found) fail(`subscribe to ${channel.name} of an unlisted symbol`);
+    for (const channel of channels) {
       if (subscriber.closed) return;
-      // Built before the channel is joined: if it throws, no update of a channel without its
-      // snapshot follows.
-      const data = snapshotData(channel, found.market, found.units);
+      if (subscriber.channels.has(channel.name)) continue;
+      if (!this.#unitsOf(channel.symbol)) fail(`subscribe to ${channel.name} of an unlisted symbol`);
       subscriber.channels.add(channel.name);
-      const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
-      this.#channelSubscribers.set(channel.name, set);
-      set.add(subscriber);
-      subscriber.send({
+      subscriber.awaitSnapshot(channel);
+    }
+    this.sendSnapshots(subscriber);
+  }
+
+  /**
+   * Sends the snapshots a subscriber awaits, in order, while its send buffer (socket and queue)
+   * holds less than socketHighWaterBytes: each is built only then, at the channel's current seq,
+   * and joins its channel as it is sent. The rest wait for the socket to drain: the subscriber calls
+   * this again whenever a write completes. A snapshot therefore never meets a buffer fuller than the
+   * high-water mark, and one that is waiting holds no memory: a client that reads is never dropped
+   * for its snapshots, however large, and one that does not read is sent at most the high-water
+   * mark and one snapshot before its updates fill the buffer.
+   *
+   * Called by subscribe and from the socket's write callbacks, never while a command is being
+   * folded: a snapshot built between a replica's change and its channel's update would be ahead of
+   * its own seq.
+   */
+  sendSnapshots(subscriber: Subscriber): void {
+    const highWater = this.sendBuffer.socketHighWaterBytes;
+    while (!subscriber.closed && subscriber.bufferedBytes < highWater) {
+      const channel = subscriber.nextAwaited();
+      if (channel === undefined) return;
+      this.#sendSnapshot(subscriber, channel);
+    }
+  }
+
+  /** Builds and sends one snapshot and joins its channel; or refuses the channel, naming it. */
+  #sendSnapshot(subscriber: Subscriber, channel: Channel): void {
+    let text: string;
+    try {
+      // Throws service_unavailable when the symbol's replica failed since the subscribe.
+      const found = this.market(channel.symbol);
+      if (!found) fail(`snapshot of ${channel.name} of an unlisted symbol`);
+      text = JSON.stringify({
         type: 'snapshot',
         channel: channel.name,
         seq: found.market.channelSeq(channel.name),
-        data,
+        data: snapshotData(channel, found.market, found.units),
       });
+    } catch (error) {
+      subscriber.refuse(channel.name, error);
+      return;
     }
+    const bytes = Buffer.byteLength(text);
+    if (!subscriber.fits(bytes)) {
+      // Not with the shipped limits (the largest snapshot is under half the buffer, see the docs);
+      // a clear refusal rather than a slow-consumer close if the caps or the buffer ever change.
+      subscriber.refuse(
+        channel.name,
+        new AppError(
+          'snapshot_too_large',
+          `The ${channel.name} snapshot is ${bytes} bytes: more than this connection's send buffer ` +
+            `(${this.sendBuffer.sendBufferBytesMax} bytes) can take; the channel is not subscribed`,
+        ),
+      );
+      return;
+    }
+    const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
+    this.#channelSubscribers.set(channel.name, set);
+    set.add(subscriber);
+    subscriber.sendText(text);
   }
 
   unsubscribe(subscriber: Subscriber, names: readonly string[]): void {
     for (const name of names) {
       subscriber.channels.delete(name);
+      subscriber.stopAwaiting(name);
       const set = this.#channelSubscribers.get(name);
       set?.delete(subscriber);
       if (set?.size === 0) this.#channelSubscribers.delete(name);
@@ -427,24 +486,37 @@ export class MarketDataHub {
   }
 }
 
+/** Where a subscriber reports a snapshot that could not be built. */
+export type LogError = (error: unknown, message: string) => void;
+
+const logToConsole: LogError = (error, message) => console.error(message, error);
+
 /**
  * One attached socket. Messages go to the socket while its `bufferedAmount` is below the high-water
  * mark, then into a bounded queue drained as the socket writes out; when the socket buffer plus the
  * queue would exceed the byte limit, or the queue the message limit, the socket is closed 1013.
+ * Snapshots wait in a list of channels until the buffer has drained (MarketDataHub.sendSnapshots).
  */
 export class Subscriber {
+  /** The channels subscribed: joined, or awaiting their snapshot. */
   readonly channels = new Set<string>();
+  /** Subscribed channels whose snapshot is not sent yet, in the order asked (at most one per channel). */
+  readonly #awaited: Channel[] = [];
   #closed = false;
   readonly #queue: { text: string; bytes: number }[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
   readonly #sent = (error?: Error): void => {
-    if (!error) this.#flush();
+    if (error) return;
+    this.#flush();
+    // A write completed, outside any command's fold: the buffer may have room for a snapshot.
+    if (this.#awaited.length > 0) this.hub.sendSnapshots(this);
   };
 
   constructor(
     readonly socket: HubSocket,
     readonly hub: MarketDataHub,
+    readonly logError: LogError = logToConsole,
   ) {}
 
   get closed(): boolean {
@@ -456,6 +528,61 @@ export class Subscriber {
     return this.#queue.length - this.#queueHead;
   }
 
+  /** Bytes buffered for this subscriber: unsent in the socket, and in its own queue. */
+  get bufferedBytes(): number {
+    return this.socket.bufferedAmount + this.#queuedBytes;
+  }
+
+  /** Channels whose snapshot is still to be sent. */
+  get awaitedSnapshots(): number {
+    return this.#awaited.length;
+  }
+
+  /** Whether a message of `bytes` fits the send buffer now (otherwise sending it drops the subscriber). */
+  fits(bytes: number): boolean {
+    const limits = this.hub.sendBuffer;
+    return (
+      this.queuedMessages < limits.sendQueueMessagesMax &&
+      this.socket.bufferedAmount + this.#queuedBytes + bytes <= limits.sendBufferBytesMax
+    );
+  }
+
+  /** @internal The hub queues a subscribed channel's snapshot (see MarketDataHub.sendSnapshots). */
+  awaitSnapshot(channel: Channel): void {
+    this.#awaited.push(channel);
+  }
+
+  /** @internal The next channel whose snapshot is due, taken off the list. */
+  nextAwaited(): Channel | undefined {
+    return this.#awaited.shift();
+  }
+
+  /** @internal The channel was unsubscribed: its snapshot, if still awaited, is not sent. */
+  stopAwaiting(name: string): void {
+    const index = this.#awaited.findIndex((c) => c.name === name);
+    if (index >= 0) this.#awaited.splice(index, 1);
+  }
+
+  /**
+   * A subscribed channel that cannot be served: it is no longer subscribed, and the client gets an
+   * `error` naming it (`channel`). An error that is not an AppError is a bug: logged, and sent as
+   * `internal_error`.
+   */
+  refuse(channel: string, error: unknown): void {
+    this.channels.delete(channel);
+    this.stopAwaiting(channel);
+    let problem: ProblemBody;
+    if (error instanceof AppError) {
+      problem = toProblem(error);
+    } else {
+      this.logError(error, `market data snapshot of ${channel} failed`);
+      problem = toProblem(
+        new AppError('internal_error', 'Something went wrong on our side; it has been logged'),
+      );
+    }
+    this.send({ type: 'error', channel, problem });
+  }
+
   /** Sends one message through the bounded buffer; false when the subscriber is (now) closed. */
   send(message: object): boolean {
     return this.sendText(JSON.stringify(message));
@@ -464,9 +591,7 @@ export class Subscriber {
   sendText(text: string): boolean {
     if (this.#closed) return false;
     const bytes = Buffer.byteLength(text);
-    const limits = this.hub.sendBuffer;
-    const buffered = this.socket.bufferedAmount + this.#queuedBytes + bytes;
-    if (this.queuedMessages >= limits.sendQueueMessagesMax || buffered > limits.sendBufferBytesMax) {
+    if (!this.fits(bytes)) {
       this.#drop();
       return false;
     }
@@ -507,6 +632,7 @@ export class Subscriber {
   }
 
   #clear(): void {
+    this.#awaited.length = 0;
     this.#queue.length = 0;
     this.#queueHead = 0;
     this.#queuedBytes = 0;

@@ -28,7 +28,11 @@ export const marketDataLimits = {
  * (close 1013): the hub never waits for a socket, so the engine is never slowed by a slow reader.
  */
 export const webSocketLimits = {
-  /** Bytes the socket may hold unsent (ws `bufferedAmount`) before the hub queues messages itself. */
+  /**
+   * Bytes the socket may hold unsent (ws `bufferedAmount`) before the hub queues messages itself.
+   * A subscription's snapshot is built and sent only while less than this is buffered (socket +
+   * queue), so even the largest (about 1.9 MB, a book.L3 one) fits in sendBufferBytesMax.
+   */
   socketHighWaterBytes: 256 * 1024,
   /** Bytes buffered for one subscriber (socket `bufferedAmount` + own queue) before it is dropped. */
   sendBufferBytesMax: 4 * 1_048_576,

@@ -57,7 +57,7 @@ export class WsSession {
     private readonly deps: WsSessionDeps,
   ) {
     this.#principal = principal;
-    this.subscriber = deps.hub.connect(socket);
+    this.subscriber = deps.hub.connect(socket, deps.logError);
   }
 
   get principal(): Principal {

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
 import { exchangeWebSocket } from '../../../src/exchange/http/ws.ts';
 import { MarketDataHub } from '../../../src/exchange/market-data/hub.ts';
+import { marketDataLimits, webSocketLimits } from '../../../src/exchange/market-data/limits.ts';
 import type { MarketInstrument } from '../../../src/exchange/market-data/views.ts';
 import type { WsOrderInput } from '../../../src/exchange/market-data/ws-protocol.ts';
 import type { OrderOperations } from '../../../src/exchange/market-data/ws-session.ts';
@@ -19,6 +20,7 @@ import { type App, buildApp } from '../../../src/platform/http/app.ts';
 import { parseDecimal } from '../../../src/platform/money.ts';
 import { createTestIdentity, createUser } from '../../identity/support.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { exchangesOf, fillBooks } from '../market-data/hub-support.ts';
 
 /*
  * The WebSocket through a real server and a real `ws` client. Matching is never faked: a real
@@ -530,5 +532,104 @@ describe('/v1/ws slow consumer', () => {
     slow.ws.resume();
     expect(await slow.closed).toEqual({ code: 1013, reason: 'slow consumer: send buffer full' });
     fast.ws.close();
+  });
+});
+
+describe('/v1/ws subscribing to several deep books in one message', () => {
+  // Books deeper than an L3 snapshot (l3OrdersMax orders per side), with USD prices such as
+  // "220.00": each book.L3 snapshot is about 1 MB of JSON, so ten of them are more than twice the
+  // 4 MiB a connection may buffer. The books are the engine's FastOrderBooks, as the sequencer holds
+  // them, filled directly (200,000 orders without a journal) before the hub seeds from them.
+  const symbols = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH', 'III', 'JJJ'];
+  const perSide = marketDataLimits.l3OrdersMax + 1;
+  let db: TestDatabase;
+  let app: App;
+  let books: ReturnType<typeof exchangesOf>;
+  let hub: MarketDataHub;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    books = exchangesOf(symbols.map((symbol) => ({ ...amzn, symbol })));
+    fillBooks(books, perSide);
+    hub = new MarketDataHub({ source: books.source, metrics: new Registry(), startedAtMs: Date.now() });
+    app = await buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: systemClock,
+      rateLimit: { max: 10_000, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      modules: [
+        exchangeWebSocket({
+          hub,
+          orders: {
+            placeOrder: () => Promise.reject(new AppError('forbidden')),
+            cancelOrder: () => Promise.reject(new AppError('forbidden')),
+            replaceOrder: () => Promise.reject(new AppError('forbidden')),
+          },
+          authenticateHandshake: async () => anonymous,
+          authenticateApiKey: async () => {
+            throw new AppError('unauthenticated');
+          },
+          clock: systemClock,
+        }),
+      ],
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('sends every L3 snapshot to a client that reads, keeps it connected, and chains updates to them', async () => {
+    const channels = symbols.map((symbol) => `book.L3.${symbol}`);
+    const client = await Client.open(url);
+    let closed: { code: number; reason: string } | undefined;
+    void client.closed.then((close) => {
+      closed = close;
+    });
+    client.send({ op: 'subscribe', channels });
+    const snapshots = await Promise.race([
+      client.collect((m) => m.type === 'snapshot', channels.length),
+      client.closed.then((close) => {
+        throw new Error(`closed ${close.code} ${close.reason} after ${client.messages.length - 1} snapshots`);
+      }),
+    ]);
+
+    expect(snapshots.map((m) => m.channel)).toEqual(channels);
+    let bytes = 0;
+    for (const snapshot of snapshots) {
+      const data = snapshot.data as { bids: unknown[]; asks: unknown[]; truncated?: boolean };
+      expect(data.bids).toHaveLength(marketDataLimits.l3OrdersMax);
+      expect(data.asks).toHaveLength(marketDataLimits.l3OrdersMax);
+      expect(data.truncated).toBe(true);
+      bytes += JSON.stringify(snapshot).length;
+    }
+    // Together far more than the connection may buffer at once.
+    expect(bytes).toBeGreaterThan(2 * webSocketLimits.sendBufferBytesMax);
+
+    // Still connected, and the next update chains to its channel's snapshot.
+    const last = books.run('JJJ', {
+      type: 'new',
+      orderId: 2 * perSide + 1,
+      account: 'b',
+      side: 'buy',
+      orderType: 'limit',
+      priceTicks: 21_000,
+      quantityLots: 1,
+      timeInForce: 'GTC',
+    });
+    hub.onSequenced(last);
+    const update = await client.next((m) => m.type === 'update' && m.channel === 'book.L3.JJJ');
+    expect(update).toMatchObject({ seq: last.seq, prevSeq: snapshots.at(-1)!.seq });
+    client.send({ op: 'ping' });
+    await client.next((m) => m.type === 'pong');
+    expect(closed).toBeUndefined();
+    client.ws.close();
   });
 });

@@ -438,7 +438,7 @@ describe('an update or snapshot that cannot be built', () => {
     expect(socket.sent.at(-2)).toMatchObject({ channel: 'book.L2.AMZN', seq: 3, prevSeq: 2 });
   });
 
-  it('given a snapshot overflows, when a WebSocket subscribes, then that message gets internal_error, the channel is not joined and the session goes on', () => {
+  it('given a snapshot overflows, when a WebSocket subscribes, then it gets internal_error naming the channel, the channel is not joined and the session goes on', () => {
     const ex = hugeExchange();
     ex.run(limit(1, 'sell', 10_050, 4));
     ex.run(limit(2, 'sell', 10_050, 4));
@@ -450,7 +450,11 @@ describe('an update or snapshot that cannot be built', () => {
 
     expect(socket.sent).toEqual([
       { type: 'subscribed', channels: ['book.L2.AMZN'] },
-      { type: 'error', problem: expect.objectContaining({ code: 'internal_error' }) },
+      {
+        type: 'error',
+        channel: 'book.L2.AMZN',
+        problem: expect.objectContaining({ code: 'internal_error' }),
+      },
       { type: 'pong' },
     ]);
     expect(logged).toHaveLength(1);
