@@ -150,6 +150,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
         orders: rateLimitedOrderOperations(live, memberLimit),
         authenticateHandshake: context.identity.authenticateHandshake,
         authenticateApiKey: (apiKey) => context.identity.service.authenticateApiKey(apiKey),
+        cachedApiKey: (apiKey, connection) => context.identity.service.cachedApiKey(apiKey, connection),
         clock,
       }),
     ];

@@ -22,9 +22,14 @@ export type {
   UserRole,
   UserView,
 } from './domain/types.ts';
-export { memberIdPattern } from './domain/types.ts';
+export { anonymous, memberIdPattern } from './domain/types.ts';
 export { identityErrors } from './errors.ts';
-export { type AuthPluginOptions, authenticateHandshake, identityAuthPlugin } from './http/auth-plugin.ts';
+export {
+  type AuthPluginOptions,
+  authenticateHandshake,
+  identityAuthPlugin,
+  readCredentials,
+} from './http/auth-plugin.ts';
 export { identityRoutes } from './http/routes.ts';
 export { createIdentityModule, type IdentityModule, type IdentityModuleDeps } from './module.ts';
 export {

@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Principal } from '../../identity/index.ts';
+import { type Principal, readCredentials } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError, invalidField, registerErrors } from '../../platform/errors.ts';
 import { marketDataErrors } from '../market-data/errors.ts';
@@ -14,8 +14,10 @@ export interface ExchangeWebSocketDeps {
   orders: OrderOperations;
   /** identity's `authenticateHandshake(headers)`: X-API-Key, Authorization or a kinyu.* subprotocol. */
   authenticateHandshake(headers: FastifyRequest['headers']): Promise<Principal>;
-  /** identity's `service.authenticateApiKey`, for `{"op":"auth"}`. */
+  /** identity's `service.authenticateApiKey`, for `{"op":"auth"}` and to check a key again. */
   authenticateApiKey(apiKey: string): Promise<Principal>;
+  /** identity's `service.cachedApiKey`: a key verified lately, checked without a promise. */
+  cachedApiKey?(apiKey: string, connection: object): Principal | undefined;
   clock: Clock;
   /** Overrides for tests; default webSocketLimits. */
   limits?: Partial<WebSocketLimits>;
@@ -40,7 +42,7 @@ export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsy
         handleProtocols: (protocols) => (protocols.has(webSocketSubprotocol) ? webSocketSubprotocol : false),
       },
     });
-    const principals = new WeakMap<FastifyRequest, Principal>();
+    const principals = new WeakMap<FastifyRequest, { principal: Principal; apiKey?: string }>();
     app.get(
       '/v1/ws',
       {
@@ -53,16 +55,23 @@ export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsy
         preValidation: async (request) => {
           if (!request.ws) throw upgradeRequired();
           checkSubprotocols(request.headers['sec-websocket-protocol']);
-          principals.set(request, await deps.authenticateHandshake(request.headers));
+          const principal = await deps.authenticateHandshake(request.headers);
+          const credentials = readCredentials(request.headers, { subprotocols: true });
+          principals.set(request, {
+            principal,
+            ...(credentials.kind === 'api_key' ? { apiKey: credentials.apiKey } : {}),
+          });
         },
       },
       (socket, request) => {
-        const principal = principals.get(request);
-        if (!principal) throw new Error('WebSocket upgrade without a checked principal');
-        const session = new WsSession(socket, principal, {
+        const checked = principals.get(request);
+        if (!checked) throw new Error('WebSocket upgrade without a checked principal');
+        const session = new WsSession(socket, checked.principal, {
           hub: deps.hub,
           orders: deps.orders,
           authenticateApiKey: deps.authenticateApiKey,
+          ...(deps.cachedApiKey ? { cachedApiKey: deps.cachedApiKey } : {}),
+          ...(checked.apiKey === undefined ? {} : { apiKey: checked.apiKey }),
           clock: deps.clock,
           limits,
           logError: (error, message) => request.log.error({ err: error }, message),

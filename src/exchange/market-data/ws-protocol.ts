@@ -16,7 +16,10 @@ const RequestId = Type.String({
   maxLength: 64,
   description: 'Client request id, echoed in the answer',
 });
-const OrderId = Type.String({ pattern: '^[0-9]{1,16}$', description: 'Exchange order id (decimal)' });
+const OrderId = Type.String({
+  pattern: '^[1-9][0-9]{0,15}$',
+  description: 'Exchange order id (decimal, no leading zero: as REST takes it)',
+});
 const Price = Type.String({ minLength: 1, maxLength: 40, description: 'Decimal string' });
 const ChannelList = Type.Array(Type.String({ minLength: 1, maxLength: 80 }), {
   minItems: 1,

@@ -1,4 +1,4 @@
-import { assertAuthorized, type Principal } from '../../identity/index.ts';
+import { anonymous, assertAuthorized, type Principal } from '../../identity/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError, type ProblemBody, toProblem } from '../../platform/errors.ts';
 import { parseStrictJson } from '../../platform/http/strict-json.ts';
@@ -23,8 +23,12 @@ export type WebSocketLimits = { [K in keyof typeof webSocketLimits]: number };
 export interface WsSessionDeps {
   hub: MarketDataHub;
   orders: OrderOperations;
-  /** Checks the key of an `auth` message (identity's `service.authenticateApiKey`). */
+  /** Checks the key of an `auth` message, and a key again (identity's `service.authenticateApiKey`). */
   authenticateApiKey(apiKey: string): Promise<Principal>;
+  /** A key verified lately, without a promise (identity's `service.cachedApiKey`); else the async check. */
+  cachedApiKey?(apiKey: string, connection: object): Principal | undefined;
+  /** The API key the upgrade request carried, if any: order operations check it again. */
+  apiKey?: string;
   clock: Clock;
   limits: WebSocketLimits;
   /** Where unexpected failures are reported (they reach the client as `internal_error`). */
@@ -42,6 +46,10 @@ export const abuseClose = { code: 1008, reason: 'too many refused messages' } as
 export class WsSession {
   readonly subscriber: Subscriber;
   #principal: Principal;
+  /** The key behind a member principal: checked again for every order operation. */
+  #apiKey: string | undefined;
+  /** A check of #apiKey against the database in flight, shared by the operations that wait for it. */
+  #keyCheck: Promise<string> | undefined;
   /** Order operations wait for an `auth` still being checked, so "auth then order" needs no round trip. */
   #authChecked: Promise<void> = Promise.resolve();
   #authPending = false;
@@ -57,6 +65,7 @@ export class WsSession {
     private readonly deps: WsSessionDeps,
   ) {
     this.#principal = principal;
+    this.#apiKey = deps.apiKey;
     this.subscriber = deps.hub.connect(socket, deps.logError);
   }
 
@@ -160,6 +169,7 @@ export class WsSession {
       (principal) => {
         this.#authPending = false;
         this.#principal = principal;
+        this.#apiKey = apiKey;
         const member = principal.kind === 'member' ? principal.memberId : null;
         this.subscriber.send({ type: 'auth', member });
       },
@@ -216,11 +226,8 @@ export class WsSession {
     }
     this.#pendingOrderOps++;
     const answer = this.#authChecked
-      .then(() => {
-        assertAuthorized(this.#principal, 'exchange:trade');
-        const principal = this.#principal as Extract<Principal, { kind: 'member' }>;
-        return run(principal.memberId);
-      })
+      .then(() => this.#member())
+      .then(run)
       .then(
         (order) => ({ type: 'order', id, order }),
         (error: unknown) => ({ type: 'error', id, problem: this.#problem(error) }),
@@ -231,6 +238,35 @@ export class WsSession {
         this.#pendingOrderOps--;
         this.subscriber.send(reply);
       });
+  }
+
+  /**
+   * The member an order operation acts for, its key checked again as a REST request's is: a key
+   * revoked while the socket is open stops trading at once on this node, and within the API-key
+   * cache time on the others. A key that fails the check ends the session's authentication.
+   */
+  #member(): string | Promise<string> {
+    assertAuthorized(this.#principal, 'exchange:trade');
+    const apiKey = this.#apiKey;
+    if (apiKey === undefined) return (this.#principal as Extract<Principal, { kind: 'member' }>).memberId;
+    const cached = this.deps.cachedApiKey?.(apiKey, this);
+    if (cached?.kind === 'member') return cached.memberId;
+    this.#keyCheck ??= this.deps.authenticateApiKey(apiKey).then(
+      (principal) => {
+        this.#keyCheck = undefined;
+        assertAuthorized(principal, 'exchange:trade');
+        return (principal as Extract<Principal, { kind: 'member' }>).memberId;
+      },
+      (error: unknown) => {
+        this.#keyCheck = undefined;
+        if (this.#apiKey === apiKey) {
+          this.#principal = anonymous;
+          this.#apiKey = undefined;
+        }
+        throw error;
+      },
+    );
+    return this.#keyCheck;
   }
 
   #withinRate(): boolean {

@@ -208,11 +208,13 @@ describe('/v1/ws end to end', () => {
   let url: string;
   let apiKey: string;
   let releaseCancel: () => void;
+  let identity: ReturnType<typeof createTestIdentity>;
+  let admin: Awaited<ReturnType<typeof createUser>>;
 
   beforeAll(async () => {
     db = await createTestDatabase(4);
-    const identity = createTestIdentity(db.pool);
-    const admin = await createUser(identity.service, 'ws-admin', undefined, ['admin']);
+    identity = createTestIdentity(db.pool);
+    admin = await createUser(identity.service, 'ws-admin', undefined, ['admin']);
     apiKey = (
       await identity.service.issueApiKey(admin.principal, { name: 'ws', role: 'member', member: 'm1' })
     ).apiKey;
@@ -313,10 +315,12 @@ describe('/v1/ws end to end', () => {
       id: 'c',
       order: { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '89.00', quantity: 1 },
     });
-    trader.send({ op: 'ping' });
-    await trader.next((m) => m.type === 'pong');
-    const seqBeforeRelease = exchange.sequencer.lastSeq;
-    expect(seqBeforeRelease).toBe(resting + 1); // 'c' already went through the sequencer
+    // 'c' goes through the sequencer while 'b' waits (each op first checks the member's key again).
+    for (let tries = 0; exchange.sequencer.lastSeq < resting + 1 && tries < 500; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(exchange.sequencer.lastSeq).toBe(resting + 1);
+    expect(trader.messages.some((m) => m.id === 'c')).toBe(false); // its answer waits for b's
     releaseCancel();
     const answers = await trader.collect((m) => m.id === 'b' || m.id === 'c', 2);
     expect(answers.map((m) => m.id)).toEqual(['b', 'c']);
@@ -336,7 +340,8 @@ describe('/v1/ws end to end', () => {
     client.send({ op: 'ping', padding: 'x'.repeat(20_000) });
     client.send({ op: 'order.cancel', id: 'x2', orderId: 5 });
     client.send('{"op":"order.cancel","id":"x3","orderId":"5","orderId":"6"}');
-    const errors = await client.collect((m) => m.type === 'error', 7);
+    client.send({ op: 'order.cancel', id: 'x4', orderId: '0005' });
+    const errors = await client.collect((m) => m.type === 'error', 8);
     const problem = (i: number) =>
       errors[i]!.problem as { code: string; status: number; errors: { field: string }[] };
     expect(problem(0).code).toBe('malformed_json');
@@ -364,6 +369,10 @@ describe('/v1/ws end to end', () => {
         errors: [{ field: 'orderId', reason: 'appears twice in the same object; send each key once' }],
       },
     });
+    // An id with a leading zero is malformed, as on REST, not an unknown order.
+    expect(errors.find((m) => m.id === 'x4')).toMatchObject({
+      problem: { code: 'validation_failed', status: 400, errors: [{ field: 'orderId' }] },
+    });
     client.ws.close();
   });
 
@@ -373,6 +382,45 @@ describe('/v1/ws end to end', () => {
     expect(await client.next((m) => m.type === 'auth')).toEqual({ type: 'auth', member: 'm1' });
     for (let i = 0; i < 25; i++) client.send('nope');
     expect(await client.closed).toEqual({ code: 1008, reason: 'too many refused messages' });
+  });
+
+  it('given an open socket whose API key is revoked, then its next order operation is refused 401, however the key came', async () => {
+    const order = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '90.00', quantity: 1 };
+    const issue = async (name: string) =>
+      identity.service.issueApiKey(admin.principal, { name, role: 'member', member: 'm3' });
+    const inHeader = await issue('ws revoked in header');
+    const inMessage = await issue('ws revoked in auth message');
+    const byHeader = await Client.open(url, { 'x-api-key': inHeader.apiKey });
+    const byMessage = await Client.open(url);
+    byMessage.send({ op: 'auth', apiKey: inMessage.apiKey });
+    expect(await byMessage.next((m) => m.type === 'auth')).toEqual({ type: 'auth', member: 'm3' });
+    for (const [client, id] of [
+      [byHeader, 'h1'],
+      [byMessage, 'm1'],
+    ] as const) {
+      client.send({ op: 'order.new', id, order });
+      expect(await client.next((m) => m.id === id)).toMatchObject({ type: 'order', id });
+    }
+
+    await identity.service.revokeApiKey(admin.principal, inHeader.id);
+    await identity.service.revokeApiKey(admin.principal, inMessage.id);
+    for (const [client, id] of [
+      [byHeader, 'h2'],
+      [byMessage, 'm2'],
+    ] as const) {
+      client.send({ op: 'order.new', id, order });
+      client.send({ op: 'order.cancel', id: `${id}-cancel`, orderId: '2' });
+      expect(await client.next((m) => m.id === id)).toMatchObject({
+        type: 'error',
+        id,
+        problem: { status: 401, code: 'unauthenticated' },
+      });
+      expect(await client.next((m) => m.id === `${id}-cancel`)).toMatchObject({
+        type: 'error',
+        problem: { status: 401 },
+      });
+      client.ws.close();
+    }
   });
 
   it('refuses the upgrade with 401 when the handshake carries a bad API key', async () => {
