@@ -17,7 +17,8 @@ Commands:
                                       and print how many accounts and rows they hold
   exchange verify [dir]               replay an exchange journal from zero and from its latest snapshot
                                       and check both give the same state (default dir: $KINYU_DATA_DIR/exchange);
-                                      run it on a stopped directory; exits 2 when they differ
+                                      run it on a stopped directory; exits 0 when they agree, 2 when
+                                      they differ, 3 when the journal or a snapshot is damaged
 
 Configuration comes from environment variables; see docs/operations.md.`;
 
@@ -89,21 +90,16 @@ async function rebuildProjections(
 
 /** `kinyu exchange verify`: no database needed, only the journal and snapshots. */
 async function verifyExchange(dir: string): Promise<number> {
-  const { journalFileName, verifyDataDirectory } = await import('../exchange/sequencer/index.ts');
+  const { formatVerifyReport, journalFileName, verifyDataDirectory, verifyExitCode } = await import(
+    '../exchange/sequencer/index.ts'
+  );
   if (!existsSync(path.join(dir, journalFileName))) {
     console.error(`No exchange journal (${journalFileName}) in ${dir}`);
     return 1;
   }
   const report = verifyDataDirectory(dir);
-  console.log(
-    [
-      `journal:    ${report.commands} commands, last seq ${report.lastSeq}, tail ${report.tail.kind}`,
-      `from zero:  ${report.stateHash}`,
-      `from snapshot ${report.snapshotSeq ?? '(none)'} + ${report.replayedFromSnapshot} commands: ${report.recoveredStateHash ?? '(could not recover)'}`,
-      report.match ? 'match: the journal and the snapshots agree' : `MISMATCH: ${report.problem}`,
-    ].join('\n'),
-  );
-  return report.match ? 0 : 2;
+  console.log(formatVerifyReport(report));
+  return verifyExitCode(report);
 }
 
 main(process.argv.slice(2)).then(

@@ -24,12 +24,42 @@ import {
  *
  * Seqs are gap-free from 1. A record that is cut short at the end of the file is 'torn'; one whose
  * length is out of range or whose CRC does not match is 'corrupt'. Both end the readable journal:
- * the reader reports the offset, and recovery truncates the file there. A record with a valid CRC
- * but a malformed payload (or an unknown format byte) or an out-of-order seq was written by a broken
- * writer: that is an invariant failure (JournalCorruptError), never silently truncated.
+ * the reader reports the offset. Recovery truncates the file there only when what follows could be
+ * the last writes in flight at a crash (`findRecordsAfter`, `unacknowledgedBytesMax`): a valid record
+ * further on means an acknowledged record is damaged, and recovery refuses instead. A record with a
+ * valid CRC but a malformed payload (or an unknown format byte) or an out-of-order seq was written by
+ * a broken writer: that is an invariant failure (JournalCorruptError), never silently truncated.
  */
 
+/** The journal's file name inside a data directory (one file, no segments). */
+export const journalFileName = 'journal.log';
+
 export const recordHeaderBytes = 8;
+
+/**
+ * The most a crash can leave unwritten at the end of the journal, in bytes and in records: at most
+ * writesInFlightMax batch writes are unacknowledged at any moment, each of at most batchBytesMax
+ * bytes and batchRecordsMax records, and they are the last ones issued (a write starts only once
+ * the one writesInFlightMax before it is acknowledged). A bad record followed by a valid one that
+ * ends further than unacknowledgedBytesMax after it, or whose seq is more than
+ * unacknowledgedRecordsMax past the last good one, cannot come from a crash.
+ */
+export const unacknowledgedBytesMax = sequencerLimits.writesInFlightMax * sequencerLimits.batchBytesMax;
+export const unacknowledgedRecordsMax = sequencerLimits.writesInFlightMax * sequencerLimits.batchRecordsMax;
+
+/**
+ * Where a crash can leave a hole. Bytes after the last acknowledged write were never written before
+ * (the journal only appends, and a truncation zeroes the rest of its block), so a part of the last
+ * writes that did not reach the disk reads as zeros, never as other bytes: a whole sector the disk
+ * did not write (sectors of 512 bytes are the smallest unit a disk writes whole), or the part of a
+ * write in flight whose bytes were not yet in the page cache when a later write flushed the page
+ * (from its start, or from the page boundary where a killed write stopped copying, to its end,
+ * where the next write's first record starts). So the first record a crash makes bad holds a run of
+ * zeros that begins at the record or at a multiple of sectorBytes, and ends at the next valid
+ * record or at a multiple of sectorBytes. A bad record with no such run was altered after it was
+ * written (bit rot, a bad disk, an edited file).
+ */
+export const sectorBytes = 512;
 
 /**
  * Facts about a command that the shell knows and the book does not: when it was sequenced and on
@@ -76,6 +106,14 @@ export interface JournalScan {
 /** Thrown when a record with a valid CRC breaks the journal's invariants (a writer bug). */
 export class JournalCorruptError extends Error {
   override name = 'JournalCorruptError';
+
+  constructor(
+    message: string,
+    /** Where the record starts. */
+    readonly offset: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Upper bound of the bytes `encodeRecordInto` needs for a record (header included). */
@@ -146,35 +184,33 @@ function checkPayloadBytes(payloadBytes: number): void {
 
 const jsonFormatByte = 0x7b;
 
-/** Decodes the payload in `bytes[start, end)` of the record at file offset `offset`. */
-function decodePayload(
-  source: RecordBytes,
-  start: number,
-  end: number,
-  offset: number,
-  expectedSeq: number,
-): JournalRecord {
+/** Decodes the payload in `bytes[start, end)` of the record at file offset `offset`, whatever its seq. */
+function decodePayload(source: RecordBytes, start: number, end: number, offset: number): JournalRecord {
   const format = source.bytes[start];
-  let record: JournalRecord;
   if (format === binaryFormatByte) {
     const decoded = decodeBinaryPayload(source, start, end);
     if (decoded === null) {
-      throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but a malformed payload`);
+      throw new JournalCorruptError(
+        `record at offset ${offset} has a valid CRC but a malformed payload`,
+        offset,
+      );
     }
-    record = decoded;
-  } else if (format === jsonFormatByte)
-    record = decodeJsonPayload(source.bytes.toString('utf8', start, end), offset);
-  else {
-    throw new JournalCorruptError(
-      `record at offset ${offset} has a valid CRC but an unknown format byte ${format}`,
-    );
+    return decoded;
   }
+  if (format === jsonFormatByte) return decodeJsonPayload(source.bytes.toString('utf8', start, end), offset);
+  throw new JournalCorruptError(
+    `record at offset ${offset} has a valid CRC but an unknown format byte ${format}`,
+    offset,
+  );
+}
+
+function checkSeq(record: JournalRecord, offset: number, expectedSeq: number): void {
   if (record.seq !== expectedSeq) {
     throw new JournalCorruptError(
       `record at offset ${offset} has seq ${record.seq}, expected ${expectedSeq}`,
+      offset,
     );
   }
-  return record;
 }
 
 function decodeJsonPayload(json: string, offset: number): JournalRecord {
@@ -182,7 +218,7 @@ function decodeJsonPayload(json: string, offset: number): JournalRecord {
   try {
     value = JSON.parse(json);
   } catch {
-    throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but is not JSON`);
+    throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but is not JSON`, offset);
   }
   const record = value as Partial<JournalRecord> | null;
   if (
@@ -194,7 +230,10 @@ function decodeJsonPayload(json: string, offset: number): JournalRecord {
     typeof record.command.type !== 'string' ||
     record.seq !== record.command.seq
   ) {
-    throw new JournalCorruptError(`record at offset ${offset} has a valid CRC but a malformed payload`);
+    throw new JournalCorruptError(
+      `record at offset ${offset} has a valid CRC but a malformed payload`,
+      offset,
+    );
   }
   return record as JournalRecord;
 }
@@ -276,7 +315,8 @@ function scanFd(
       tail = { kind: 'corrupt', reason: 'bad_crc' };
       break;
     }
-    const record = decodePayload(chunkBytes, payloadStart, payloadEnd, offset, seq);
+    const record = decodePayload(chunkBytes, payloadStart, payloadEnd, offset);
+    checkSeq(record, offset, seq);
     lastRecordOffset = offset;
     offset += recordHeaderBytes + length;
     records++;
@@ -294,4 +334,231 @@ function readFully(fd: number, buffer: Buffer, position: number, bytes: number):
     done += n;
   }
   return done;
+}
+
+/** One intact record read at a known offset, with its header's length and CRC fields. */
+export interface RecordAt {
+  record: JournalRecord;
+  /** The header's length field: payload bytes. */
+  payloadBytes: number;
+  /** The header's CRC field (which the payload matches). */
+  crc: number;
+  /** Offset just after the record. */
+  endOffset: number;
+}
+
+/**
+ * Reads the record at `offset` on its own: the record, or why there is none ('end' when the file
+ * ends at or before the offset, else the tail kind a scan would report there). Throws
+ * JournalCorruptError for a record with a valid CRC and a malformed payload, as a scan does.
+ */
+export function readRecordAt(path: string, offset: number): RecordAt | 'end' | JournalTail['kind'] {
+  const fd = openSync(path, 'r');
+  try {
+    const fileBytes = fstatSync(fd).size;
+    if (offset < 0 || offset >= fileBytes) return 'end';
+    const header = Buffer.alloc(recordHeaderBytes);
+    if (readFully(fd, header, offset, recordHeaderBytes) < recordHeaderBytes) return 'torn';
+    const payloadBytes = header.readUInt32LE(0);
+    if (payloadBytes === 0 || payloadBytes > sequencerLimits.recordPayloadBytesMax) return 'corrupt';
+    const payload = recordBytes(Buffer.alloc(payloadBytes));
+    if (readFully(fd, payload.bytes, offset + recordHeaderBytes, payloadBytes) < payloadBytes) return 'torn';
+    const crc = header.readUInt32LE(4);
+    if (crc32Of(payload.bytes, 0, payloadBytes) !== crc) return 'corrupt';
+    const record = decodePayload(payload, 0, payloadBytes, offset);
+    return { record, payloadBytes, crc, endOffset: offset + recordHeaderBytes + payloadBytes };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where a record was found. */
+export interface RecordPlace {
+  offset: number;
+  seq: number;
+}
+
+/** Why a valid record after a bad one shows the bad one was acknowledged (RecordsAfterBadRecord.damage). */
+export type DamageEvidence = 'bytes' | 'seq' | 'not_zeroed';
+
+/** What `findRecordsAfter` found after a bad record. */
+export interface RecordsAfterBadRecord {
+  /** Offset of the bad record (where a scan stopped). */
+  badOffset: number;
+  /** Seq of the last good record before it (0 when none). */
+  lastGoodSeq: number;
+  /** Bytes from the bad record to the end of the file. */
+  bytes: number;
+  /**
+   * Valid records found after it (a plausible length, a valid CRC, a well-formed payload and a seq
+   * after lastGoodSeq), up to where the search stopped.
+   */
+  records: number;
+  /** The first of them (lowest offset), or null. */
+  first: RecordPlace | null;
+  /** Their lowest and highest seq, or null. */
+  seqs: { min: number; max: number } | null;
+  /**
+   * The first of them that no crash could have left there, so that the bad record had been
+   * acknowledged (the journal is damaged, not torn), or null: 'bytes' when it ends more than
+   * unacknowledgedBytesMax bytes after the bad record, 'seq' when its seq is more than
+   * unacknowledgedRecordsMax past lastGoodSeq (both: beyond the writes in flight at a crash),
+   * 'not_zeroed' when it is the first one and the bytes between the bad record and it hold no run
+   * of zeros as a crash leaves (see sectorBytes).
+   */
+  damage: (RecordPlace & { why: DamageEvidence }) | null;
+  /** Whether the search read to the end (false when it stopped at damage). */
+  complete: boolean;
+}
+
+export interface FindRecordsAfterOptions {
+  /** Offset of the bad record. */
+  badOffset: number;
+  /** Seq of the last good record before it. */
+  lastGoodSeq: number;
+  /** Where to stop: the file size the scan saw (later bytes of a live journal are not looked at). */
+  endOffset: number;
+  /** Stop at the first record that shows damage (enough to refuse) instead of counting them all. */
+  stopAtDamage: boolean;
+}
+
+/**
+ * Looks past a bad record for valid records and for evidence that the bad record had been
+ * acknowledged (see RecordsAfterBadRecord.damage), reading the file in chunks (memory stays bounded
+ * however long the journal is). Records are not on known boundaries after a bad length, so every
+ * offset is tried: a plausible length, a known format byte and, for a binary payload, an integer seq
+ * after lastGoodSeq are checked before the CRC, so garbage and zeros cost a few comparisons per byte;
+ * after a valid record the search jumps to its end. Run only when a scan stopped at a bad record.
+ */
+export function findRecordsAfter(path: string, options: FindRecordsAfterOptions): RecordsAfterBadRecord {
+  const { badOffset, lastGoodSeq, endOffset } = options;
+  const found: RecordsAfterBadRecord = {
+    badOffset,
+    lastGoodSeq,
+    bytes: Math.max(0, endOffset - badOffset),
+    records: 0,
+    first: null,
+    seqs: null,
+    damage: null,
+    complete: true,
+  };
+  const recordBytesMax = recordHeaderBytes + sequencerLimits.recordPayloadBytesMax;
+  const source = recordBytes(Buffer.allocUnsafe(Math.max(sequencerLimits.readChunkBytes, recordBytesMax)));
+  const chunk = source.bytes;
+  const bytesLimit = badOffset + unacknowledgedBytesMax;
+  const seqLimit = lastGoodSeq + unacknowledgedRecordsMax;
+  const fd = openSync(path, 'r');
+  try {
+    let chunkStart = badOffset;
+    let chunkEnd = badOffset;
+    // Makes [at, at + bytes) readable in `chunk`; the caller checked at + bytes ≤ endOffset, and a
+    // chunk holds the longest record, so a refill starting at `at` always has it.
+    const ensure = (at: number, bytes: number): void => {
+      if (at >= chunkStart && at + bytes <= chunkEnd) return;
+      chunkStart = at;
+      chunkEnd = at + readFully(fd, chunk, at, Math.min(chunk.length, endOffset - at));
+      if (at + bytes > chunkEnd) throw new Error(`journal shrank while being read at offset ${at}`);
+    };
+    let offset = badOffset;
+    while (offset + recordHeaderBytes < endOffset) {
+      ensure(offset, recordHeaderBytes);
+      const at = offset - chunkStart;
+      const length = chunk.readUInt32LE(at);
+      if (length === 0 || length > sequencerLimits.recordPayloadBytesMax) {
+        offset++;
+        continue;
+      }
+      const end = offset + recordHeaderBytes + length;
+      if (end > endOffset) {
+        offset++;
+        continue;
+      }
+      ensure(offset, recordHeaderBytes + length);
+      const start = offset - chunkStart + recordHeaderBytes;
+      const format = chunk[start];
+      if (format === binaryFormatByte) {
+        if (length < 9) {
+          offset++;
+          continue;
+        }
+        const seq = source.view.getFloat64(start + 1, true);
+        if (!(seq > lastGoodSeq && Number.isSafeInteger(seq))) {
+          offset++;
+          continue;
+        }
+      } else if (format !== jsonFormatByte) {
+        offset++;
+        continue;
+      }
+      if (crc32Of(chunk, start, start + length) !== chunk.readUInt32LE(start - 4)) {
+        offset++;
+        continue;
+      }
+      let seq: number;
+      try {
+        seq = decodePayload(source, start, start + length, offset).seq;
+      } catch (error) {
+        if (!(error instanceof JournalCorruptError)) throw error;
+        offset++;
+        continue;
+      }
+      if (!(seq > lastGoodSeq && Number.isSafeInteger(seq))) {
+        offset++;
+        continue;
+      }
+      found.records++;
+      found.seqs = found.seqs
+        ? { min: Math.min(found.seqs.min, seq), max: Math.max(found.seqs.max, seq) }
+        : { min: seq, max: seq };
+      if (found.damage === null) {
+        const why: DamageEvidence | null =
+          end > bytesLimit
+            ? 'bytes'
+            : seq > seqLimit
+              ? 'seq'
+              : found.first === null && !hasCrashZeros(fd, badOffset, offset)
+                ? 'not_zeroed'
+                : null;
+        if (why !== null) found.damage = { offset, seq, why };
+      }
+      found.first ??= { offset, seq };
+      if (found.damage !== null && options.stopAtDamage) {
+        found.complete = false;
+        break;
+      }
+      offset = end;
+    }
+    return found;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether `[from, to)` (from the first bad record to the first valid record after it) holds a run of
+ * zeros as a crash leaves one (see sectorBytes): from `from` or a multiple of sectorBytes, to `to`
+ * or a multiple of sectorBytes. Reads the range in chunks.
+ */
+function hasCrashZeros(fd: number, from: number, to: number): boolean {
+  const qualifies = (start: number, end: number): boolean => {
+    const first = start === from ? start : Math.ceil(start / sectorBytes) * sectorBytes;
+    const last = end === to ? end : Math.floor(end / sectorBytes) * sectorBytes;
+    return first < last;
+  };
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let runStart = -1;
+  for (let at = from; at < to; ) {
+    const bytes = readFully(fd, buffer, at, Math.min(buffer.length, to - at));
+    if (bytes === 0) return false;
+    for (let i = 0; i < bytes; i++) {
+      if (buffer[i] === 0) {
+        if (runStart < 0) runStart = at + i;
+      } else if (runStart >= 0) {
+        if (qualifies(runStart, at + i)) return true;
+        runStart = -1;
+      }
+    }
+    at += bytes;
+  }
+  return runStart >= 0 && qualifies(runStart, to);
 }

@@ -99,7 +99,8 @@ export type RecoveryReport = Omit<RecoveredState, 'books'> & { truncatedBytes: n
  * across symbols), journals it, applies it to its symbol's book and resolves with the events only
  * once the journal record is durable. Books are updated before durability (so the next command sees
  * them), but nothing leaves through `submit` before its record is durable. One sequencer per data
- * directory (not locked here: the leader lease decides who runs).
+ * directory: not locked here; the caller must hold lockDataDirectory (../data-dir-lock.ts) first,
+ * as the exchange module does.
  */
 export class Sequencer {
   private seq: number;
@@ -124,7 +125,13 @@ export class Sequencer {
     this.lastTimeMs = state.lastTimeMs;
   }
 
-  /** Opens `dir` (created if missing): recovers the books and truncates a torn journal tail. */
+  /**
+   * Opens `dir` (created if missing): recovers the books and truncates a torn journal tail (the
+   * valid records found after the bad one are counted in `recovery.droppedRecords`). Rejects,
+   * truncating nothing, with JournalDamagedError when valid records follow the bad record where no
+   * crash could have left them (see recoverState), and with DataDirectoryDamagedError when a
+   * snapshot's record is not in the journal.
+   */
   static async open(dir: string, options: SequencerOptions = {}): Promise<Sequencer> {
     mkdirSync(dir, { recursive: true });
     removeTempSnapshots(dir);

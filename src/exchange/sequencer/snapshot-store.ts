@@ -4,24 +4,45 @@ import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredBookSnapshot } from '../matching/index.ts';
 import { syncDirectory } from './journal.ts';
+import { journalFileName, readRecordAt } from './journal-format.ts';
 import { sequencerLimits } from './limits.ts';
 
 /*
  * Snapshot file `snapshot-<seq, 16 digits>.snap`: the SHA-256 (hex) of the body, a newline, then the
- * body: JSON {"format":"kinyu-exchange-snapshot-v1","seq":n,"lastRecordOffset":n,"books":{symbol: BookSnapshot}}
- * (each book with its own version: 2 writes retired ids as ranges; files holding version 1 still load).
- * `seq` is the last command the books include and `lastRecordOffset` where that command's journal
- * record starts (-1 when seq is 0), so recovery can check the record is there before replaying after it.
+ * body: JSON {"format":"kinyu-exchange-snapshot-v2","seq":n,"lastRecordOffset":n,"lastRecordLength":n,
+ * "lastRecordCrc":n,"books":{symbol: BookSnapshot}} (each book with its own version: 2 writes retired
+ * ids as ranges; files holding version 1 still load).
+ * `seq` is the last command the books include, `lastRecordOffset` where that command's journal
+ * record starts (-1 when seq is 0), and `lastRecordLength`/`lastRecordCrc` that record's header
+ * fields (payload length and CRC-32; 0 when seq is 0): recovery checks the record is there and is
+ * the same record before replaying after it, so a snapshot copied from another data directory is
+ * skipped rather than recovered on top of this journal. Version 1 ("kinyu-exchange-snapshot-v1",
+ * the earlier files) has no length or CRC and still loads; only its seq and offset are checked.
  * Written to `….tmp`, fsynced, renamed, directory fsynced; the newest `snapshotsKept` are kept.
  */
 
-const format = 'kinyu-exchange-snapshot-v1';
+const format = 'kinyu-exchange-snapshot-v2';
+const formatV1 = 'kinyu-exchange-snapshot-v1';
 const namePattern = /^snapshot-(\d{16})\.snap$/;
 
 export interface ExchangeSnapshot {
   seq: number;
   lastRecordOffset: number;
   books: Record<string, StoredBookSnapshot>;
+}
+
+/** The journal record a snapshot was taken after, as its header has it. */
+export interface SnapshotAnchor {
+  /** Payload bytes (the header's length field). */
+  length: number;
+  /** The header's CRC-32 of the payload. */
+  crc: number;
+}
+
+/** A snapshot as read from its file. */
+export interface StoredSnapshot extends ExchangeSnapshot {
+  /** The record it was taken after (version 2 on); null for a version-1 file, which has none. */
+  anchor: SnapshotAnchor | null;
 }
 
 export function snapshotFileName(seq: number): string {
@@ -49,10 +70,20 @@ export function removeTempSnapshots(dir: string): void {
  * Writes a snapshot atomically and removes older ones, keeping the newest `snapshotsKept` at or
  * before it. Files named after it are neither counted nor removed: none can be this journal's (a
  * corrupt file, or one from another journal, which recovery skips or reports), and counting them
- * would remove the valid snapshots recovery needs.
+ * would remove the valid snapshots recovery needs. The journal record at `lastRecordOffset` (durable
+ * by now) is read for its length and CRC, which the file stores; throws if it is not the record
+ * with the snapshot's seq.
  */
 export async function writeSnapshot(dir: string, snapshot: ExchangeSnapshot): Promise<string> {
-  const body = JSON.stringify({ format, ...snapshot });
+  const anchor = readAnchor(dir, snapshot);
+  const body = JSON.stringify({
+    format,
+    seq: snapshot.seq,
+    lastRecordOffset: snapshot.lastRecordOffset,
+    lastRecordLength: anchor.length,
+    lastRecordCrc: anchor.crc,
+    books: snapshot.books,
+  });
   const checksum = createHash('sha256').update(body).digest('hex');
   const file = snapshotFileName(snapshot.seq);
   const target = join(dir, file);
@@ -71,11 +102,27 @@ export async function writeSnapshot(dir: string, snapshot: ExchangeSnapshot): Pr
   return file;
 }
 
-/** Why a snapshot file was not usable. */
-export type SnapshotProblem = 'unreadable' | 'bad_checksum' | 'bad_format';
+/** The header of the snapshot's own journal record ({0, 0} for seq 0, which has none). */
+function readAnchor(dir: string, { seq, lastRecordOffset }: ExchangeSnapshot): SnapshotAnchor {
+  if (seq === 0) return { length: 0, crc: 0 };
+  const found = readRecordAt(join(dir, journalFileName), lastRecordOffset);
+  if (typeof found === 'string' || found.record.seq !== seq) {
+    const what = typeof found === 'string' ? found : `seq ${found.record.seq}`;
+    throw new Error(
+      `snapshot at seq ${seq}: the journal record at offset ${lastRecordOffset} is not that record (${what})`,
+    );
+  }
+  return { length: found.payloadBytes, crc: found.crc };
+}
+
+/**
+ * Why a snapshot file was not usable: 'anchor_mismatch' (found by recovery, not by readSnapshot)
+ * when the journal's record at the snapshot's seq and offset is not the one it was taken after.
+ */
+export type SnapshotProblem = 'unreadable' | 'bad_checksum' | 'bad_format' | 'anchor_mismatch';
 
 /** Reads and checks one snapshot file: the snapshot, or why it cannot be used. */
-export function readSnapshot(path: string): ExchangeSnapshot | SnapshotProblem {
+export function readSnapshot(path: string): StoredSnapshot | SnapshotProblem {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -86,7 +133,9 @@ export function readSnapshot(path: string): ExchangeSnapshot | SnapshotProblem {
   if (newline !== 64) return 'bad_checksum';
   const body = text.slice(newline + 1);
   if (createHash('sha256').update(body).digest('hex') !== text.slice(0, newline)) return 'bad_checksum';
-  let parsed: (Partial<ExchangeSnapshot> & { format?: string }) | null;
+  let parsed:
+    | (Partial<ExchangeSnapshot> & { format?: string; lastRecordLength?: number; lastRecordCrc?: number })
+    | null;
   try {
     parsed = JSON.parse(body);
   } catch {
@@ -95,7 +144,7 @@ export function readSnapshot(path: string): ExchangeSnapshot | SnapshotProblem {
   if (
     typeof parsed !== 'object' ||
     parsed === null ||
-    parsed.format !== format ||
+    (parsed.format !== format && parsed.format !== formatV1) ||
     !Number.isSafeInteger(parsed.seq) ||
     !Number.isSafeInteger(parsed.lastRecordOffset) ||
     typeof parsed.books !== 'object' ||
@@ -103,5 +152,15 @@ export function readSnapshot(path: string): ExchangeSnapshot | SnapshotProblem {
   ) {
     return 'bad_format';
   }
-  return { seq: parsed.seq!, lastRecordOffset: parsed.lastRecordOffset!, books: parsed.books };
+  let anchor: SnapshotAnchor | null = null;
+  if (parsed.format === format) {
+    const { lastRecordLength: length, lastRecordCrc: crc } = parsed;
+    if (!isUint32(length) || !isUint32(crc)) return 'bad_format';
+    anchor = { length, crc };
+  }
+  return { seq: parsed.seq!, lastRecordOffset: parsed.lastRecordOffset!, books: parsed.books, anchor };
+}
+
+function isUint32(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 0xffff_ffff;
 }
