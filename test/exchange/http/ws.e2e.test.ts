@@ -201,6 +201,36 @@ function refusedUpgrade(ws: WebSocket): Promise<{ status: number; contentType: s
   });
 }
 
+/** `/v1/ws` alone on a listening app where nobody authenticates (market data for everyone). */
+async function anonymousWebSocketApp(
+  db: TestDatabase,
+  hub: MarketDataHub,
+  orders: OrderOperations,
+): Promise<{ app: App; url: string }> {
+  const app = await buildApp({
+    logger: false,
+    metrics: new Registry(),
+    pool: db.pool,
+    clock: systemClock,
+    rateLimit: { max: 10_000, windowMs: 60_000 },
+    idempotencyTtlHours: 24,
+    readiness: [],
+    modules: [
+      exchangeWebSocket({
+        hub,
+        orders,
+        authenticateHandshake: async () => anonymous,
+        authenticateApiKey: async () => {
+          throw new AppError('unauthenticated');
+        },
+        clock: systemClock,
+      }),
+    ],
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws` };
+}
+
 describe('/v1/ws end to end', () => {
   let db: TestDatabase;
   let app: App;
@@ -501,28 +531,11 @@ describe('/v1/ws slow consumer', () => {
       sendBufferBytesMax: 256 * 1024,
       sendQueueMessagesMax: 10_000,
     });
-    app = await buildApp({
-      logger: false,
-      metrics: new Registry(),
-      pool: db.pool,
-      clock: systemClock,
-      rateLimit: { max: 10_000, windowMs: 60_000 },
-      idempotencyTtlHours: 24,
-      readiness: [],
-      modules: [
-        exchangeWebSocket({
-          hub: exchange.hub,
-          orders: sequencerOrders(exchange, { cancel: Promise.resolve() }),
-          authenticateHandshake: async () => anonymous,
-          authenticateApiKey: async () => {
-            throw new AppError('unauthenticated');
-          },
-          clock: systemClock,
-        }),
-      ],
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`;
+    ({ app, url } = await anonymousWebSocketApp(
+      db,
+      exchange.hub,
+      sequencerOrders(exchange, { cancel: Promise.resolve() }),
+    ));
   });
 
   afterAll(async () => {
@@ -601,32 +614,11 @@ describe('/v1/ws subscribing to several deep books in one message', () => {
     books = exchangesOf(symbols.map((symbol) => ({ ...amzn, symbol })));
     fillBooks(books, perSide);
     hub = new MarketDataHub({ source: books.source, metrics: new Registry(), startedAtMs: Date.now() });
-    app = await buildApp({
-      logger: false,
-      metrics: new Registry(),
-      pool: db.pool,
-      clock: systemClock,
-      rateLimit: { max: 10_000, windowMs: 60_000 },
-      idempotencyTtlHours: 24,
-      readiness: [],
-      modules: [
-        exchangeWebSocket({
-          hub,
-          orders: {
-            placeOrder: () => Promise.reject(new AppError('forbidden')),
-            cancelOrder: () => Promise.reject(new AppError('forbidden')),
-            replaceOrder: () => Promise.reject(new AppError('forbidden')),
-          },
-          authenticateHandshake: async () => anonymous,
-          authenticateApiKey: async () => {
-            throw new AppError('unauthenticated');
-          },
-          clock: systemClock,
-        }),
-      ],
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/ws`;
+    ({ app, url } = await anonymousWebSocketApp(db, hub, {
+      placeOrder: () => Promise.reject(new AppError('forbidden')),
+      cancelOrder: () => Promise.reject(new AppError('forbidden')),
+      replaceOrder: () => Promise.reject(new AppError('forbidden')),
+    }));
   });
 
   afterAll(async () => {
