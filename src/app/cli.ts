@@ -19,6 +19,12 @@ Commands:
                                       and check both give the same state (default dir: $KINYU_DATA_DIR/exchange);
                                       run it on a stopped directory; exits 0 when they agree, 2 when
                                       they differ, 3 when the journal or a snapshot is damaged
+  exchange standby [dir] [--once] [--interval-ms N]
+                                      follow an exchange journal read-only (a standby) and print one
+                                      JSON line {appliedSeq, lagRecords, lagBytes, tail, stateHash, …}
+                                      each time it moves (checked every N ms, default 1000) until
+                                      Ctrl-C; --once catches up, prints one line and exits; exits 3
+                                      when the journal is damaged
 
 Configuration comes from environment variables; see docs/operations.md.`;
 
@@ -26,7 +32,12 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { roles: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      roles: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      once: { type: 'boolean' },
+      'interval-ms': { type: 'string' },
+    },
   });
   const [command, sub, arg] = positionals;
   if (values.help || !command) {
@@ -36,11 +47,19 @@ async function main(argv: string[]): Promise<number> {
   const env = { ...process.env, ...(values.roles ? { KINYU_ROLES: values.roles } : {}) };
   const config = loadConfig(env);
   if (command === 'exchange') {
-    if (sub !== 'verify') {
-      console.error(usage);
-      return 1;
+    const dir = arg ?? path.join(config.dataDir, 'exchange');
+    if (sub === 'verify') return verifyExchange(dir);
+    const intervalMs = Number(values['interval-ms'] ?? 1_000);
+    if (
+      sub === 'standby' &&
+      Number.isSafeInteger(intervalMs) &&
+      intervalMs >= 10 &&
+      intervalMs <= 3_600_000
+    ) {
+      return followExchange(dir, { once: values.once === true, intervalMs });
     }
-    return verifyExchange(arg ?? path.join(config.dataDir, 'exchange'));
+    console.error(usage);
+    return 1;
   }
   const runtime = await import('./runtime.ts');
   switch (command) {
@@ -100,6 +119,62 @@ async function verifyExchange(dir: string): Promise<number> {
   const report = verifyDataDirectory(dir);
   console.log(formatVerifyReport(report));
   return verifyExitCode(report);
+}
+
+/**
+ * `kinyu exchange standby`: a read-only follower of a journal directory (the primary's, on the same
+ * host, or a replicated copy). It never writes or truncates and takes no lock, so it can run beside
+ * the primary. Prints a status line whenever the applied seq or the tail changes.
+ */
+async function followExchange(dir: string, options: { once: boolean; intervalMs: number }): Promise<number> {
+  const { DataDirectoryDamagedError, JournalCorruptError, journalFileName, Standby } = await import(
+    '../exchange/sequencer/index.ts'
+  );
+  const damaged = (error: unknown) =>
+    error instanceof DataDirectoryDamagedError || error instanceof JournalCorruptError;
+  if (!existsSync(path.join(dir, journalFileName))) {
+    console.error(`No exchange journal (${journalFileName}) in ${dir}`);
+    return 1;
+  }
+  let standby: InstanceType<typeof Standby>;
+  try {
+    standby = new Standby(dir);
+    // Catch up first: a poll reads at most standbyPollBytesMax.
+    while (standby.poll() > 0) {}
+  } catch (error) {
+    if (!damaged(error)) throw error;
+    console.error((error as Error).message);
+    return 3;
+  }
+  const report = () => console.log(JSON.stringify({ time: new Date().toISOString(), ...standby.status() }));
+  report();
+  if (options.once) return 0;
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+  let reported = `${standby.appliedSeq} ${standby.tail.kind}`;
+  while (!stop.signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.intervalMs);
+      stop.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (stop.signal.aborted) break;
+    try {
+      while (standby.poll() > 0) {}
+    } catch (error) {
+      if (!damaged(error)) throw error;
+      console.error((error as Error).message);
+      return 3;
+    }
+    const now = `${standby.appliedSeq} ${standby.tail.kind}`;
+    if (now !== reported) {
+      reported = now;
+      report();
+    }
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -53,7 +53,7 @@ export {
   type StoredSnapshot,
   snapshotFileName,
 } from './snapshot-store.ts';
-export { Standby, type StandbyOptions } from './standby.ts';
+export { Standby, type StandbyOptions, type StandbyStatus } from './standby.ts';
 export {
   formatVerifyReport,
   type VerifyReport,

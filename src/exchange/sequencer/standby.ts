@@ -26,6 +26,18 @@ export interface StandbyOptions {
   onError?: (error: Error) => void;
 }
 
+/** A standby's position: what it applied, how far behind the journal it is, and its books' hash. */
+export interface StandbyStatus {
+  appliedSeq: number;
+  lagRecords: number;
+  lagBytes: number;
+  /** How the journal ended at the last poll: 'torn' while the primary is mid-write is normal. */
+  tail: JournalTail['kind'];
+  /** Equal to the primary's stateHash() at the same seq (and to `kinyu exchange verify`'s). */
+  stateHash: string;
+  startSnapshotSeq: number | null;
+}
+
 /**
  * Follows a primary's data directory read-only: starts from its latest valid snapshot and journal,
  * then polls the journal's size and applies each new complete record to its own books. An
@@ -99,6 +111,18 @@ export class Standby {
 
   stateHash(): string {
     return this.books.stateHash();
+  }
+
+  /** Where the standby stands, as `kinyu exchange standby` reports it (the hash costs a pass over the books). */
+  status(): StandbyStatus {
+    return {
+      appliedSeq: this.seq,
+      lagRecords: this.lag,
+      lagBytes: this.lagBytes(),
+      tail: this.tailValue.kind,
+      stateHash: this.stateHash(),
+      startSnapshotSeq: this.startSnapshotSeq,
+    };
   }
 
   symbols(): string[] {
