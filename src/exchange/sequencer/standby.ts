@@ -2,7 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BookEvent, BookLimits } from '../matching/index.ts';
 import type { BookSet } from './book-set.ts';
-import { type JournalRecord, type JournalTail, scanJournal } from './journal-format.ts';
+import {
+  JournalCorruptError,
+  type JournalRecord,
+  type JournalTail,
+  scanJournal,
+  unacknowledgedBytesMax,
+} from './journal-format.ts';
 import { sequencerLimits } from './limits.ts';
 import { journalFileName, recoverState } from './recovery.ts';
 import type { ExchangeSnapshot } from './snapshot-store.ts';
@@ -157,6 +163,18 @@ export class Standby {
     this.seq = scan.lastSeq;
     if (scan.records > 0) this.lastRecordOffset = scan.lastRecordOffset;
     this.tailValue = scan.tail;
+    if (scan.tail.kind !== 'clean' && scan.fileBytes - scan.validEndOffset > unacknowledgedBytesMax) {
+      // Only the last two writes can still be in progress; a bad record with more than they hold
+      // after it was written long ago: waiting for it would wait forever.
+      throw new JournalCorruptError(
+        `journal ${this.journal} is damaged: the record at offset ${scan.validEndOffset}, where seq ` +
+          `${scan.lastSeq + 1} should be, is ${scan.tail.kind} (${scan.tail.reason}), and ` +
+          `${scan.fileBytes - scan.validEndOffset} bytes follow it, more than the writes in flight ` +
+          `(${unacknowledgedBytesMax}) can hold. The primary will refuse to restart on this journal: ` +
+          'restore the data directory from a standby copy or a backup (docs/operations.md)',
+        scan.validEndOffset,
+      );
+    }
     this.lag = scan.validEndOffset < scan.fileBytes && scan.tail.kind === 'clean' ? this.countAhead() : 0;
     return scan.records;
   }

@@ -9,6 +9,7 @@ import {
   Sequencer,
   Standby,
   scanJournal,
+  unacknowledgedBytesMax,
 } from '../../../src/exchange/sequencer/index.ts';
 import { useTempDirs } from './temp-dir.ts';
 import { takeWorkload, workloadSeed } from './workload.ts';
@@ -89,6 +90,41 @@ describe(`standby (SEQUENCER_SEED=${seed})`, () => {
     expect(standby.poll()).toBe(1);
     expect(standby.appliedSeq).toBe(2);
     expect(standby.symbols()).toEqual(['AAPL', 'MSFT']);
+  });
+
+  it('waits on a bad record while only the writes in flight could follow it, and reports damage once more has been written after it', async () => {
+    const dir = tempDir();
+    const primary = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
+    await primary.submit('AAPL', { type: 'cancel', orderId: 1 });
+    await primary.close();
+    const standby = new Standby(dir);
+    const path = join(dir, journalFileName);
+    const cancel = (seq: number) =>
+      encodeRecord({ seq, symbol: 'AAPL', command: { type: 'cancel', seq, orderId: seq } });
+    const bad = Buffer.from(cancel(2));
+    bad[bad.length - 1]! ^= 0xff; // its CRC no longer matches
+    appendFileSync(path, bad);
+    const appendUpTo = (bytes: number, fromSeq: number): number => {
+      const records: Uint8Array[] = [];
+      let size = 0;
+      let seq = fromSeq;
+      while (size < bytes) {
+        const record = cancel(seq++);
+        records.push(record);
+        size += record.length;
+      }
+      appendFileSync(path, Buffer.concat(records));
+      return seq;
+    };
+    // Less than two writes' worth after it: it may still be being written, so the standby waits.
+    const next = appendUpTo(unacknowledgedBytesMax - 64 * 1024, 3);
+    expect(standby.poll()).toBe(0);
+    expect(standby.tail).toEqual({ kind: 'corrupt', reason: 'bad_crc' });
+    expect(standby.appliedSeq).toBe(1);
+    // More than the writes in flight can hold: the bad record was written long ago.
+    appendUpTo(128 * 1024, next);
+    expect(() => standby.poll()).toThrow(/is damaged: the record at offset \d+, where seq 2 should be/);
+    expect(standby.appliedSeq).toBe(1);
   });
 
   it('when a timer poll meets a corrupt record, stops the timer, keeps the error and passes it to onError', async () => {
