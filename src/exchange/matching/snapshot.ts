@@ -5,8 +5,8 @@ import { idCount, idRanges, rangesHold } from './id-ranges.ts';
 import type { BookLimits, BookSnapshot, RestingOrder, Side, StoredBookSnapshot, StpMode } from './types.ts';
 
 /**
- * SHA-256 (hex) of a canonical binary form of the snapshot: section lengths, then every field of
- * every resting order in priority order, then the retired id ranges. Both books hash their
+ * SHA-256 (hex) of a canonical binary form of the snapshot: the format version and lastSeq, section
+ * lengths, every field of every resting order in priority order, then the retired id ranges. Both books hash their
  * snapshot, so equal states give equal hashes whatever the data structures behind them. Binary
  * rather than text: formatting numbers as strings costs more than the hash itself.
  */
