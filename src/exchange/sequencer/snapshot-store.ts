@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredBookSnapshot } from '../matching/index.ts';
@@ -67,10 +67,8 @@ export function removeTempSnapshots(dir: string): void {
 }
 
 /**
- * Writes a snapshot atomically and removes older ones, keeping the newest `snapshotsKept` at or
- * before it. Files named after it are neither counted nor removed: none can be this journal's (a
- * corrupt file, or one from another journal, which recovery skips or reports), and counting them
- * would remove the valid snapshots recovery needs. The journal record at `lastRecordOffset` (durable
+ * Writes a snapshot atomically and removes older ones, keeping the newest `snapshotsKept` usable
+ * ones at or before it (see `pruneSnapshots`). The journal record at `lastRecordOffset` (durable
  * by now) is read for its length and CRC, which the file stores; throws if it is not the record
  * with the snapshot's seq.
  */
@@ -97,9 +95,65 @@ export async function writeSnapshot(dir: string, snapshot: ExchangeSnapshot): Pr
   }
   await rename(temp, target);
   syncDirectory(dir);
-  const upToThis = listSnapshots(dir).filter(({ seq }) => seq <= snapshot.seq);
-  for (const old of upToThis.slice(sequencerLimits.snapshotsKept)) unlinkSync(join(dir, old.file));
+  rememberUsable(target);
+  pruneSnapshots(dir, snapshot.seq);
   return file;
+}
+
+/**
+ * Removes the snapshots recovery no longer needs: walking down from `seq`, it keeps the first
+ * `snapshotsKept` usable ones (intact, and taken after a record this journal holds) and removes
+ * every file older than the last of them. A file that is not usable (corrupt, or copied from
+ * another journal) is not counted, so it cannot push out a snapshot recovery could use; it stays
+ * while it sits among the kept ones, for the operator to see, and goes once it is older. Files
+ * named after `seq` are neither counted nor removed: none can be this journal's.
+ */
+function pruneSnapshots(dir: string, seq: number): void {
+  let kept = 0;
+  for (const old of listSnapshots(dir)) {
+    if (old.seq > seq) continue;
+    const path = join(dir, old.file);
+    if (kept === sequencerLimits.snapshotsKept) {
+      unlinkSync(path);
+      usable.delete(path);
+    } else if (isUsable(dir, path, old.seq)) kept++;
+  }
+}
+
+/**
+ * Snapshot files known usable, by path, with the size and mtime they had then: a file this
+ * process wrote or checked is not read again while it is unchanged (a deep book's snapshot is
+ * tens of megabytes).
+ */
+const usable = new Map<string, string>();
+
+function fileSignature(path: string): string {
+  const { size, mtimeMs } = statSync(path);
+  return `${size}:${mtimeMs}`;
+}
+
+function rememberUsable(path: string): void {
+  usable.set(path, fileSignature(path));
+}
+
+/** Whether a snapshot file can be recovered from: intact, and its anchor is this journal's record. */
+function isUsable(dir: string, path: string, seq: number): boolean {
+  if (usable.get(path) === fileSignature(path)) return true;
+  const snapshot = readSnapshot(path);
+  if (typeof snapshot === 'string' || snapshot.seq !== seq) return false;
+  let anchor: SnapshotAnchor;
+  try {
+    anchor = readAnchor(dir, snapshot);
+  } catch {
+    return false;
+  }
+  if (
+    snapshot.anchor !== null &&
+    (snapshot.anchor.length !== anchor.length || snapshot.anchor.crc !== anchor.crc)
+  )
+    return false;
+  rememberUsable(path);
+  return true;
 }
 
 /** The header of the snapshot's own journal record ({0, 0} for seq 0, which has none). */

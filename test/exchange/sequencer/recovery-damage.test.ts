@@ -383,6 +383,30 @@ describe('snapshots bound to their journal record', () => {
     expect(state.books.stateHash()).toBe(liveB);
   });
 
+  it('does not count a foreign or corrupt snapshot among the ones it keeps', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    await fill(a, orders('a', 100), 50);
+    const foreign = listSnapshots(a)[0]!.file;
+    const commands = orders('b', 500);
+    const sequencer = await Sequencer.open(b, { snapshotEveryCommands: 0 });
+    for (const command of commands.slice(0, 40)) await sequencer.submit('AAPL', command);
+    await sequencer.snapshotNow();
+    for (const command of commands.slice(40, 55)) await sequencer.submit('AAPL', command);
+    // Another journal's snapshot at 50 (the same offset here, another record) and a corrupt file
+    // below the directory's own snapshot: neither may count among the two kept.
+    copyFileSync(join(a, foreign), join(b, foreign));
+    writeFileSync(join(b, 'snapshot-0000000000000030.snap'), 'not a snapshot');
+    await sequencer.snapshotNow();
+    // 55 and 40 are the two kept; the foreign 50 lies between them and stays, the corrupt 30 goes.
+    expect(listSnapshots(b).map((s) => s.seq)).toEqual([55, 50, 40]);
+    for (const command of commands.slice(55)) await sequencer.submit('AAPL', command);
+    await sequencer.snapshotNow();
+    expect(listSnapshots(b).map((s) => s.seq)).toEqual([60, 55]);
+    await sequencer.close();
+    expect(recoverState(b)).toMatchObject({ snapshotSeq: 60, skippedSnapshots: [] });
+  });
+
   it('writes version 2 with the length and CRC of its record (inline and from the follower), and still loads version 1', async () => {
     const dir = tempDir();
     const sequencer = await Sequencer.open(dir, { snapshotEveryCommands: 0 });
