@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../src/identity/access.ts';
 import type { Pool } from '../../src/platform/sql/pool.ts';
-import { eventually } from '../platform/event-store/support.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { eventually } from '../support/eventually.ts';
 import {
   buildTestApp,
   createTestIdentity,

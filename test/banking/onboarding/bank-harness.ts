@@ -118,20 +118,8 @@ export async function createBankHarness(
   };
 }
 
-/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** How long a test waits for the workers: each step of theirs crosses the outbox relay and the bus. */
+export const workersTimeoutMs = 20_000;
 
 /** A valid application with values distinctive enough to search for in a database dump. */
 export function applicationBody(tag: string, overrides: { currency?: string } = {}) {

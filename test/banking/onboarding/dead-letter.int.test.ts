@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onboardingTopic } from '../../../src/banking/onboarding/index.ts';
 import { AppError } from '../../../src/platform/errors.ts';
-import { applicationBody, type BankHarness, createBankHarness, eventually } from './bank-harness.ts';
+import { eventually } from '../../support/eventually.ts';
+import { applicationBody, type BankHarness, createBankHarness, workersTimeoutMs } from './bank-harness.ts';
 
 describe('a step that keeps failing', () => {
   let h: BankHarness;
@@ -34,10 +35,13 @@ describe('a step that keeps failing', () => {
       url: `/admin/account-applications/${applicationId}/approve`,
       headers: h.adminHeaders,
     });
-    const [dead] = await eventually(async () => {
-      const letters = await h.bus.listDeadLetters({ topic: onboardingTopic });
-      return letters.length > 0 ? letters : undefined;
-    }, 'a dead letter');
+    const [dead] = await eventually(
+      async () => {
+        const letters = await h.bus.listDeadLetters({ topic: onboardingTopic });
+        return letters.length > 0 ? letters : undefined;
+      },
+      { what: 'a dead letter', timeoutMs: workersTimeoutMs },
+    );
     expect(dead).toMatchObject({
       group: 'bank-account-opening',
       message: { deliveryCount: 3, payload: { applicationId, step: 'create_login' } },
@@ -61,10 +65,13 @@ describe('a step that keeps failing', () => {
 
     identityDown = false;
     await h.bus.redriveDeadLetter(dead!.id);
-    const done = await eventually(async () => {
-      const s = await h.bank.onboarding.state(applicationId);
-      return s.notificationId !== null ? s : undefined;
-    }, 'completion after the redrive');
+    const done = await eventually(
+      async () => {
+        const s = await h.bank.onboarding.state(applicationId);
+        return s.notificationId !== null ? s : undefined;
+      },
+      { what: 'completion after the redrive', timeoutMs: workersTimeoutMs },
+    );
     expect(done.failure).toBeNull();
     const shown = await h.bank.onboarding.view(applicationId);
     const login = await h.identity.service.login(shown.loginId!, shown.temporaryPassword!);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStreamsBus } from '../../../src/platform/bus/redis-bus.ts';
+import { eventually } from '../../support/eventually.ts';
 import { testRedisUrl } from '../../support/services.ts';
-import { applicationBody, type BankHarness, createBankHarness, eventually } from './bank-harness.ts';
+import { applicationBody, type BankHarness, createBankHarness, workersTimeoutMs } from './bank-harness.ts';
 
 const url = testRedisUrl();
 
@@ -40,10 +41,13 @@ describe.skipIf(!url)('account opening with the bus on Redis Streams', () => {
       headers: h.adminHeaders,
     });
     expect(approved.statusCode).toBe(200);
-    await eventually(async () => {
-      const s = await h.bank.onboarding.state(applicationId);
-      return s.notificationId !== null ? s : undefined;
-    }, 'completion over Redis');
+    await eventually(
+      async () => {
+        const s = await h.bank.onboarding.state(applicationId);
+        return s.notificationId !== null ? s : undefined;
+      },
+      { what: 'completion over Redis', timeoutMs: workersTimeoutMs },
+    );
     const first = await h.bank.onboarding.view(applicationId);
     expect(first.temporaryPassword).toBeDefined();
     expect((await h.bank.onboarding.view(applicationId)).temporaryPassword).toBeUndefined();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOfCustomer } from '../../../src/banking/accounts/index.ts';
 import { readNotificationBody } from '../../../src/banking/onboarding/index.ts';
-import { applicationBody, type BankHarness, createBankHarness, eventually } from './bank-harness.ts';
+import { eventually } from '../../support/eventually.ts';
+import { applicationBody, type BankHarness, createBankHarness, workersTimeoutMs } from './bank-harness.ts';
 
 describe('account opening end to end (HTTP, outbox, in-process bus)', () => {
   let h: BankHarness;
@@ -64,10 +65,13 @@ describe('account opening end to end (HTTP, outbox, in-process bus)', () => {
     expect(approved.json().status).toBe('APPROVED');
     expect((await decide(applied.applicationId, 'approve')).json().code).toBe('application_not_pending');
 
-    const state = await eventually(async () => {
-      const s = await h.bank.onboarding.state(applied.applicationId);
-      return s.notificationId !== null ? s : undefined;
-    }, 'the application to complete');
+    const state = await eventually(
+      async () => {
+        const s = await h.bank.onboarding.state(applied.applicationId);
+        return s.notificationId !== null ? s : undefined;
+      },
+      { what: 'the application to complete', timeoutMs: workersTimeoutMs },
+    );
     expect(state.status).toBe('COMPLETED');
 
     const first = await detail(applied.applicationId);
@@ -157,10 +161,13 @@ describe('account opening end to end (HTTP, outbox, in-process bus)', () => {
   it('replays of every step, with old or new message ids, change nothing', async () => {
     const applied = await apply('10004');
     await decide(applied.applicationId, 'approve');
-    const done = await eventually(async () => {
-      const s = await h.bank.onboarding.state(applied.applicationId);
-      return s.notificationId !== null ? s : undefined;
-    }, 'completion');
+    const done = await eventually(
+      async () => {
+        const s = await h.bank.onboarding.state(applied.applicationId);
+        return s.notificationId !== null ? s : undefined;
+      },
+      { what: 'completion', timeoutMs: workersTimeoutMs },
+    );
     const events = async () =>
       (
         await h.db.pool.query('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [

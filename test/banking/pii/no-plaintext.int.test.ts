@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnboardingService } from '../../../src/banking/onboarding/index.ts';
 import { keyIdOf, parseKeyring, reencryptAll, sealedTables } from '../../../src/banking/pii/index.ts';
+import { eventually } from '../../support/eventually.ts';
 import {
   applicationBody,
   type BankHarness,
   createBankHarness,
-  eventually,
+  workersTimeoutMs,
 } from '../onboarding/bank-harness.ts';
 
 describe('personal data and passwords at rest', () => {
@@ -52,10 +53,13 @@ describe('personal data and passwords at rest', () => {
       url: `/admin/account-applications/${applicationId}/approve`,
       headers: h.adminHeaders,
     });
-    await eventually(async () => {
-      const s = await h.bank.onboarding.state(applicationId);
-      return s.notificationId !== null ? s : undefined;
-    }, 'completion');
+    await eventually(
+      async () => {
+        const s = await h.bank.onboarding.state(applicationId);
+        return s.notificationId !== null ? s : undefined;
+      },
+      { what: 'completion', timeoutMs: workersTimeoutMs },
+    );
     const view = (
       await h.app.inject({
         method: 'GET',

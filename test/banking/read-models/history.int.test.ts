@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankAccountIds, ledgerOf } from '../../../src/banking/accounts/index.ts';
 import { recordPostingDetails } from '../../../src/banking/read-models/index.ts';
+import { eventually } from '../../support/eventually.ts';
 import {
   type BankHarness,
   createBankHarness,
-  eventually,
   openCustomer,
   type TestCustomer,
+  workersTimeoutMs,
 } from '../onboarding/bank-harness.ts';
 
 describe('balances and history read models', () => {
@@ -152,13 +153,16 @@ describe('balances and history read models', () => {
   it('follows the ledger in the background, and a rebuild gives the same rows as following it', async () => {
     h.startWorkers();
     await deposit(bob, '1', 'history-5');
-    await eventually(async () => {
-      const { rows } = await h.db.pool.query(
-        'SELECT 1 FROM bank_account_history WHERE account_id = $1 AND amount = 1',
-        [bob.accountId],
-      );
-      return rows.length > 0 ? true : undefined;
-    }, 'the projector to pick up the deposit');
+    await eventually(
+      async () => {
+        const { rows } = await h.db.pool.query(
+          'SELECT 1 FROM bank_account_history WHERE account_id = $1 AND amount = 1',
+          [bob.accountId],
+        );
+        return rows.length > 0 ? true : undefined;
+      },
+      { what: 'the projector to pick up the deposit', timeoutMs: workersTimeoutMs },
+    );
     await h.bank.projector.catchUpAll({ onlyChanged: false });
     const snapshot = async () =>
       (await h.db.pool.query('SELECT * FROM bank_account_history ORDER BY account_id, seq')).rows;

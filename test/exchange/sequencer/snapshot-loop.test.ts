@@ -6,6 +6,7 @@ import {
   snapshotLoop,
   verifyDataDirectory,
 } from '../../../src/exchange/sequencer/index.ts';
+import { eventually } from '../../support/eventually.ts';
 import { useTempDirs } from './temp-dir.ts';
 import { takeWorkload, workloadSeed } from './workload.ts';
 
@@ -16,15 +17,6 @@ async function submitWorkload(primary: Sequencer, workloadSeed: number, commands
   await Promise.all(
     takeWorkload(workloadSeed, commands).map((item) => primary.submit(item.symbol, item.command)),
   );
-}
-
-/** Resolves once `ready()` holds, checking every few milliseconds; rejects after `ms`. */
-async function eventually(ready: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe(`snapshot loop (SEQUENCER_SEED=${seed})`, () => {
@@ -52,14 +44,14 @@ describe(`snapshot loop (SEQUENCER_SEED=${seed})`, () => {
     const loop = snapshotLoop(options);
     loop.start();
 
-    await eventually(() => options.written.length === 1);
+    await eventually(() => options.written.length === 1, { what: 'the first snapshot', timeoutMs: 5_000 });
     expect(options.written).toEqual([250]);
     await submitWorkload(primary, seed + 1, 100);
     // 100 since the last snapshot: none is due yet.
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(options.written).toEqual([250]);
     await submitWorkload(primary, seed + 2, 100);
-    await eventually(() => options.written.length === 2);
+    await eventually(() => options.written.length === 2, { what: 'the second snapshot', timeoutMs: 5_000 });
     await loop.stop();
 
     expect(options.written).toEqual([250, 450]);
@@ -88,7 +80,7 @@ describe(`snapshot loop (SEQUENCER_SEED=${seed})`, () => {
     });
     loop.start();
 
-    await eventually(() => options.written.length === 1);
+    await eventually(() => options.written.length === 1, { what: 'the first snapshot', timeoutMs: 5_000 });
     await loop.stop();
     expect(errors.map((error) => (error as Error).message)).toEqual([
       'durable seq unavailable',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleOnce } from '../../../src/platform/consumer/handle-once.ts';
 import type { PoolClient } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
-import { eventually } from '../event-store/support.ts';
+import { eventually } from '../../support/eventually.ts';
 
 let db: TestDatabase;
 let number = 0;

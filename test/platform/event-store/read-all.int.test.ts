@@ -9,7 +9,7 @@ import { EventStore } from '../../../src/platform/event-store/event-store.ts';
 import type { RecordedEvent } from '../../../src/platform/event-store/types.ts';
 import type { PoolClient } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
-import { eventually } from './support.ts';
+import { eventually } from '../../support/eventually.ts';
 
 let db: TestDatabase;
 let store: EventStore;

@@ -6,7 +6,8 @@ import { AllSubscription } from '../../../src/platform/event-store/subscription.
 import type { RecordedEvent } from '../../../src/platform/event-store/types.ts';
 import { type PoolClient, withTransaction } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
-import { eventually, settlesWithin } from './support.ts';
+import { eventually } from '../../support/eventually.ts';
+import { settlesWithin } from './support.ts';
 
 let db: TestDatabase;
 let store: EventStore;
@@ -246,10 +247,10 @@ describe('subscribeToAll', () => {
     // No NOTIFY follows that commit and the poll is 60 s away: only the held-back retry finds it.
     // The visibility horizon is cluster-wide, so transactions of test files running in parallel on the
     // same server (CREATE DATABASE … TEMPLATE holds an xid while it copies) can delay it by seconds.
-    await eventually(
-      async () => ((await effectsOf(subscription, stream)).length >= 1 ? true : undefined),
-      30_000,
-    );
+    await eventually(async () => ((await effectsOf(subscription, stream)).length >= 1 ? true : undefined), {
+      what: 'the held-back event to be handled',
+      timeoutMs: 30_000,
+    });
   });
 
   it('given a held-back event, when the older transaction ends between the read and the held-back check, then the next round reads it', async () => {

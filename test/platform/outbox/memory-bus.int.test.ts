@@ -5,7 +5,7 @@ import { handleOnce } from '../../../src/platform/consumer/handle-once.ts';
 import { EventStore } from '../../../src/platform/event-store/event-store.ts';
 import { OutboxRelay } from '../../../src/platform/outbox/relay.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
-import { eventually } from '../event-store/support.ts';
+import { eventually } from '../../support/eventually.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {

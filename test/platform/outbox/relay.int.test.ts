@@ -9,7 +9,7 @@ import {
 } from '../../../src/platform/outbox/relay.ts';
 import { createPool, type Pool, withTransaction } from '../../../src/platform/sql/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
-import { eventually } from '../event-store/support.ts';
+import { eventually } from '../../support/eventually.ts';
 import { RecordingBus } from './recording-bus.ts';
 
 let db: TestDatabase;
