@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executionsProjectorName, ProjectorThread } from '../../../src/exchange/projector/index.ts';
 import { createTestIdentity, type TestIdentity } from '../../identity/support.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { eventually } from '../../support/eventually.ts';
 import {
   adminHeader,
   memberHeader,
@@ -14,7 +16,7 @@ type Headers = Record<string, string>;
 
 describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
   const exchangeOf = exchangeForDescribe({});
-  let exchange: TestExchange;
+  let exchange: DescribeExchange;
   let admin: Headers;
   let firmA: Headers;
   let firmA2: Headers;
@@ -159,8 +161,17 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     });
   });
 
-  it('given an order another member just filled, when its owner cancels or replaces it at once, then 409 order_not_open, not 404', async () => {
-    for (let round = 0; round < 3; round++) {
+  it('given an order another member just filled, when its owner cancels or replaces it before the projection has it, then it waits for the projection: 409 order_not_open, not 404', async () => {
+    // Every batch the projector writes starts by locking its checkpoint row: while this transaction
+    // holds the row, the projection cannot record the orders placed below.
+    const holder = await exchange.db.pool.connect();
+    // Calls through: it only shows when a request has begun to wait for the projection.
+    const projectionWaits = vi.spyOn(ProjectorThread.prototype, 'waitFor');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT seq FROM exchange_projector_checkpoint WHERE name = $1 FOR UPDATE', [
+        executionsProjectorName,
+      ]);
       const sell = (
         await place(firmA, {
           symbol: 'GOOG',
@@ -178,18 +189,40 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
         quantity: 10,
       });
       expect(buy.json()).toMatchObject({ status: 'filled' });
-      // No read in between: the projection (its own thread) may not hold the filled sell yet.
-      const [cancelled, replaced, stranger] = await Promise.all([
-        cancel(firmA, sell.id),
-        replace(firmA, sell.id, { quantity: 5 }),
-        cancel(firmB, sell.id),
+      const projected = await exchange.db.pool.query('SELECT 1 FROM exchange_orders WHERE order_id = $1', [
+        sell.id,
       ]);
-      expect([cancelled.statusCode, cancelled.json().code], `round ${round}`).toEqual([
-        409,
-        'order_not_open',
+      expect(projected.rows, 'the projection already holds the sell').toEqual([]);
+
+      let answered = 0;
+      const answer = async <T>(request: PromiseLike<T>): Promise<T> => {
+        try {
+          return await request;
+        } finally {
+          answered++;
+        }
+      };
+      const answers = Promise.all([
+        answer(cancel(firmA, sell.id)),
+        answer(replace(firmA, sell.id, { quantity: 5 })),
+        answer(cancel(firmB, sell.id)),
       ]);
-      expect([replaced.statusCode, replaced.json().code], `round ${round}`).toEqual([409, 'order_not_open']);
-      expect([stranger.statusCode, stranger.json().code], `round ${round}`).toEqual([404, 'order_not_found']);
+      // The projection catches up only once each request has answered or waits for it: one that
+      // looks the owner up without waiting looks while the projection still lacks the sell.
+      const waiting = () => projectionWaits.mock.calls.filter(([seq]) => seq === Number(sell.id)).length;
+      await eventually(() => answered + waiting() >= 3, {
+        what: 'the cancels and the replace to answer or wait for the projection',
+      });
+      await holder.query('ROLLBACK');
+      const [cancelled, replaced, stranger] = await answers;
+
+      expect([cancelled.statusCode, cancelled.json().code]).toEqual([409, 'order_not_open']);
+      expect([replaced.statusCode, replaced.json().code]).toEqual([409, 'order_not_open']);
+      expect([stranger.statusCode, stranger.json().code]).toEqual([404, 'order_not_found']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      projectionWaits.mockRestore();
     }
   });
 
@@ -483,18 +516,23 @@ describe('order routes and unverified API keys', () => {
   });
 });
 
+interface DescribeExchange extends TestExchange {
+  /** The exchange's database, for what a test reads or holds there directly. */
+  db: TestDatabase;
+}
+
 /** An exchange on a fresh database, started before the calling describe's tests and removed after. */
 function exchangeForDescribe(
   env: Record<string, string>,
   identityOf?: (db: TestDatabase) => TestIdentity,
-): () => TestExchange {
+): () => DescribeExchange {
   let db: TestDatabase;
   let dataDir: string;
-  let exchange: TestExchange;
+  let exchange: DescribeExchange;
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = tempDataDir();
-    exchange = await startTestExchange(db, dataDir, env, identityOf?.(db));
+    exchange = { ...(await startTestExchange(db, dataDir, env, identityOf?.(db))), db };
   });
   afterAll(async () => {
     await exchange.stop();
