@@ -79,6 +79,18 @@ export const marketDataFailedClose = {
 } as const;
 
 /** What the trade history held for one symbol at start (see MarketDataHubOptions.seed). */
+/** A book.L3 snapshot message kept for later subscribers (MarketDataHub.#sendSnapshot). */
+interface CachedSnapshot {
+  /** What it was formatted with: an instrument whose tick or lot size changed gets a new build. */
+  units: Units;
+  /** The snapshot message, then every update published on its channel since, in order. */
+  texts: string[];
+  /** UTF-8 bytes of `texts`. */
+  bytes: number;
+  /** Update bytes it may still take; past that it is dropped and the next subscriber gets a new build. */
+  updateBytesLeft: number;
+}
+
 interface SymbolHistory {
   candles: Partial<Record<CandleResolution, Candle>>;
   trades: readonly TapeTrade[];
@@ -161,6 +173,8 @@ export class MarketDataHub {
   #lastSeq: number;
   /** The first update of the command being folded that could not be built (see #publish). */
   #publishFailure: unknown = undefined;
+  /** The latest book.L3 snapshot built per channel, and the updates since (see #sendSnapshot). */
+  readonly #l3Snapshots = new Map<string, CachedSnapshot>();
   readonly metrics: {
     subscribers: Gauge;
     messagesSent: Counter;
@@ -325,24 +339,49 @@ export class MarketDataHub {
     }
   }
 
-  /** Builds and sends one snapshot and joins its channel; or refuses the channel, naming it. */
+  /**
+   * Builds and sends one snapshot and joins its channel; or refuses the channel, naming it.
+   *
+   * A book.L3 snapshot of a deep book is about 1 MB of JSON and takes milliseconds to build on the
+   * thread that runs the engine, so it is built at most once per channel and seq and kept with the
+   * updates published after it: a later subscriber gets that snapshot and those updates (each
+   * chained to the one before by prevSeq, as live ones are) instead of a new build, until the
+   * updates reach half the snapshot's size (l3CatchUpBytesMin at least). A client subscribing and
+   * unsubscribing in a loop thus costs a build per that many bytes of book changes, not one each.
+   */
   #sendSnapshot(subscriber: Subscriber, channel: Channel): void {
-    let text: string;
+    let texts: readonly string[];
+    let bytes: number;
     try {
       // Throws service_unavailable when the symbol's replica failed since the subscribe.
       const found = this.market(channel.symbol);
       if (!found) fail(`snapshot of ${channel.name} of an unlisted symbol`);
-      text = JSON.stringify({
-        type: 'snapshot',
-        channel: channel.name,
-        seq: found.market.channelSeq(channel.name),
-        data: snapshotData(channel, found.market, found.units),
-      });
+      const cached = channel.kind === 'book.L3' ? this.#l3Snapshots.get(channel.name) : undefined;
+      if (cached?.units === found.units) {
+        texts = cached.texts;
+        bytes = cached.bytes;
+      } else {
+        const text = JSON.stringify({
+          type: 'snapshot',
+          channel: channel.name,
+          seq: found.market.channelSeq(channel.name),
+          data: snapshotData(channel, found.market, found.units),
+        });
+        texts = [text];
+        bytes = Buffer.byteLength(text);
+        if (channel.kind === 'book.L3') {
+          this.#l3Snapshots.set(channel.name, {
+            units: found.units,
+            texts: [text],
+            bytes,
+            updateBytesLeft: Math.max(marketDataLimits.l3CatchUpBytesMin, bytes / 2),
+          });
+        }
+      }
     } catch (error) {
       subscriber.refuse(channel.name, error);
       return;
     }
-    const bytes = Buffer.byteLength(text);
     if (!subscriber.fits(bytes)) {
       // Not with the shipped limits (the largest snapshot is under half the buffer, see the docs);
       // a clear refusal rather than a slow-consumer close if the caps or the buffer ever change.
@@ -359,7 +398,7 @@ export class MarketDataHub {
     const set = this.#channelSubscribers.get(channel.name) ?? new Set<Subscriber>();
     this.#channelSubscribers.set(channel.name, set);
     set.add(subscriber);
-    subscriber.sendText(text);
+    for (const text of texts) subscriber.sendText(text);
   }
 
   unsubscribe(subscriber: Subscriber, names: readonly string[]): void {
@@ -404,7 +443,8 @@ export class MarketDataHub {
   #publish(market: SymbolMarket, channel: string, seq: number, data: (units: Units) => unknown): void {
     const prevSeq = market.advance(channel, seq);
     const subscribers = this.#channelSubscribers.get(channel);
-    if (!subscribers || subscribers.size === 0) return;
+    const snapshot = this.#l3Snapshots.get(channel);
+    if ((!subscribers || subscribers.size === 0) && !snapshot) return;
     const units = this.#unitsOf(market.symbol);
     if (!units) fail(`subscribers on ${channel} of an unlisted symbol`);
     let text: string;
@@ -414,9 +454,19 @@ export class MarketDataHub {
       // The channel's seq has moved on, so its subscribers see a gap at the next update and
       // resync. The command's other channels still publish; onSequenced rethrows afterwards.
       this.#publishFailure ??= error;
+      this.#l3Snapshots.delete(channel);
       return;
     }
-    for (const subscriber of [...subscribers]) subscriber.sendText(text);
+    if (snapshot) {
+      const bytes = Buffer.byteLength(text);
+      snapshot.updateBytesLeft -= bytes;
+      if (snapshot.updateBytesLeft < 0) this.#l3Snapshots.delete(channel);
+      else {
+        snapshot.texts.push(text);
+        snapshot.bytes += bytes;
+      }
+    }
+    if (subscribers) for (const subscriber of [...subscribers]) subscriber.sendText(text);
   }
 
   /**
@@ -453,6 +503,7 @@ export class MarketDataHub {
    */
   #retire(market: SymbolMarket): void {
     market.failed = true;
+    this.#l3Snapshots.delete(market.names.l3);
     const subscribers = new Set<Subscriber>();
     for (const name of channelNames(market.symbol)) {
       for (const subscriber of this.#channelSubscribers.get(name) ?? []) subscribers.add(subscriber);

@@ -21,6 +21,12 @@ export const marketDataLimits = {
   l2DepthMax: matchingLimits.l2DepthMax,
   /** Orders per side a REST L3 call or a `book.L3.*` snapshot returns at most. */
   l3OrdersMax: 10_000,
+  /**
+   * A `book.L3.*` snapshot is kept, with the updates published after it, for later subscribers
+   * until those updates reach half its size or this many bytes, whichever is more (then the next
+   * subscriber gets a new build).
+   */
+  l3CatchUpBytesMin: 64 * 1024,
 } as const;
 
 /**

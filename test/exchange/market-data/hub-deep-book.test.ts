@@ -62,7 +62,8 @@ describe('MarketDataHub with a book deeper than the caps', () => {
 
   it('given a side past the snapshot cap, then the L2 or L3 snapshot says truncated; under it, it does not', () => {
     const ex = exchange();
-    const hub = new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    const hubOf = () => new MarketDataHub({ source: ex.source, metrics: new Registry(), startedAtMs: t0 });
+    let hub = hubOf();
     hub.onSequenced(ex.run(bid(1, 10_000)));
     hub.onSequenced(ex.run(bid(2, 9_990)));
     hub.onSequenced(ex.run(bid(3, 9_990)));
@@ -78,6 +79,9 @@ describe('MarketDataHub with a book deeper than the caps', () => {
     expect(rest()).not.toHaveProperty('truncated');
 
     hub.onSequenced(ex.run(bid(4, 9_980)));
+    expect(rest()).toMatchObject({ truncated: true });
+    // A new hub: this one would serve its L3 snapshot of three orders and the update since.
+    hub = hubOf();
     data = snapshots(hub, 'book.L2.AMZN', 'book.L3.AMZN');
     expect(data['book.L2.AMZN']).toMatchObject({ truncated: true });
     expect((data['book.L2.AMZN']!.bids as unknown[]).length).toBe(2);

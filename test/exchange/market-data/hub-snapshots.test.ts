@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Channel, parseChannel } from '../../../src/exchange/market-data/channels.ts';
 import { marketDataErrors } from '../../../src/exchange/market-data/errors.ts';
 import {
   type HubSocket,
+  l3Data,
   MarketDataHub,
   type MarketDataSource,
   type Subscriber,
@@ -299,5 +300,129 @@ describe('the largest snapshot', () => {
     expect(snapshotBytes).toBeLessThan(1_870_000);
     const spare = webSocketLimits.sendBufferBytesMax - webSocketLimits.socketHighWaterBytes - snapshotBytes;
     expect(spare).toBeGreaterThan(1.9 * 1_048_576);
+    // A kept snapshot goes out with at most half its size of updates after it: that fits too.
+    expect(spare - snapshotBytes / 2).toBeGreaterThan(1_048_576);
+  });
+});
+
+describe('book.L3 snapshots kept for later subscribers', () => {
+  const symbol = 'KKK';
+  type Change = { action: string; orderId: string; side: string; price: string; quantity?: number };
+  type Order = { orderId: string; price: string; quantity: number };
+
+  /** A book of `perSide` orders a side (under the cap), a hub on it, and a spy on its L3 builds. */
+  function setUp(perSide: number) {
+    const exchange = exchangesOf([instrument(symbol)]);
+    fillBooks(exchange, perSide, 10);
+    const hub = new MarketDataHub({ source: exchange.source, metrics: new Registry(), startedAtMs: t0 });
+    const builds = vi.spyOn(hub.market(symbol)!.market.book, 'l3');
+    let orderId = 2 * perSide;
+    /** Folds a few commands that change the L3 book: a new order, a partial fill, a cancel. */
+    const churn = () => {
+      for (const command of [
+        { ...bid(++orderId, 21_995), account: 'c' },
+        { ...bid(++orderId, 22_100), account: 'c', orderType: 'limit', timeInForce: 'IOC', quantityLots: 3 },
+        { type: 'cancel', orderId: orderId - 1 },
+      ] as const) {
+        hub.onSequenced(exchange.run(symbol, command));
+      }
+    };
+    return { hub, builds, churn };
+  }
+
+  /** What a client holds after a snapshot and the updates that follow it (adds join the back of their price). */
+  function clientBook(messages: Message[]): { bids: Order[]; asks: Order[] } {
+    const snapshot = messages.find((m) => m.type === 'snapshot')!;
+    const orders = new Map<string, Order & { side: string }>();
+    for (const side of ['bids', 'asks'] as const) {
+      const list = snapshot.data![side] as Order[];
+      for (const order of list)
+        orders.set(order.orderId, { ...order, side: side === 'bids' ? 'buy' : 'sell' });
+    }
+    for (const message of messages.filter((m) => m.type === 'update')) {
+      for (const change of (message.data as unknown as { changes: Change[] }).changes) {
+        if (change.action === 'delete') orders.delete(change.orderId);
+        else if (change.action === 'add')
+          orders.set(change.orderId, { ...change, quantity: change.quantity! });
+        else orders.get(change.orderId)!.quantity = change.quantity!;
+      }
+    }
+    const ticks = (order: Order) => Number(order.price.replace('.', ''));
+    const side = (name: string, direction: number) =>
+      [...orders.values()]
+        .filter((o) => o.side === name)
+        .sort((a, b) => direction * (ticks(b) - ticks(a)))
+        .map(({ orderId, price, quantity }) => ({ orderId, price, quantity }));
+    return { bids: side('buy', 1), asks: side('sell', -1) };
+  }
+
+  function subscribeAndRead(hub: MarketDataHub): Message[] {
+    const socket = new WireSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels(`book.L3.${symbol}`));
+    socket.readAll(subscriber);
+    hub.unsubscribe(subscriber, [`book.L3.${symbol}`]);
+    return socket.received.filter((m) => m.channel === `book.L3.${symbol}`);
+  }
+
+  beforeAll(() => registerErrors(marketDataErrors));
+
+  it('given a book that does not change, when clients subscribe and unsubscribe in a loop, then the snapshot is built once', () => {
+    const { hub, builds } = setUp(2_000);
+    const first = subscribeAndRead(hub);
+    for (let i = 0; i < 20; i++) expect(subscribeAndRead(hub)).toEqual(first);
+    expect(first.map((m) => m.type)).toEqual(['snapshot']);
+    expect(builds).toHaveBeenCalledTimes(1);
+  });
+
+  it('given a kept snapshot and changes since, then a later subscriber gets it and every update since, chained, and holds the book a fresh snapshot shows', () => {
+    const { hub, builds, churn } = setUp(200);
+    const first = subscribeAndRead(hub);
+    for (let i = 0; i < 5; i++) churn();
+
+    const later = subscribeAndRead(hub);
+
+    expect(builds).toHaveBeenCalledTimes(1);
+    expect(later[0]).toEqual(first[0]);
+    expect(later.length).toBeGreaterThan(10);
+    for (let i = 1; i < later.length; i++) {
+      expect(later[i]).toMatchObject({ type: 'update', prevSeq: later[i - 1]!.seq });
+    }
+    const { market, units } = hub.market(symbol)!;
+    expect(later.at(-1)!.seq).toBe(market.channelSeq(`book.L3.${symbol}`));
+    const fresh = l3Data(market, units);
+    expect(clientBook(later)).toEqual({ bids: fresh.bids, asks: fresh.asks });
+    // Live updates go on from the last one sent.
+    const socket = new WireSocket();
+    const subscriber = hub.connect(socket);
+    hub.subscribe(subscriber, channels(`book.L3.${symbol}`));
+    socket.readAll(subscriber);
+    churn();
+    socket.read();
+    const sent = socket.received.filter((m) => m.channel === `book.L3.${symbol}`);
+    expect(sent.at(-3)).toMatchObject({ type: 'update', prevSeq: later.at(-1)!.seq });
+  });
+
+  it('given more updates since the kept snapshot than half its size (64 KiB at least), then the next subscriber gets a new snapshot at the current seq', () => {
+    const { hub, builds, churn } = setUp(200);
+    const first = subscribeAndRead(hub);
+    const keptBytes = () => Buffer.byteLength(JSON.stringify(first[0]));
+    expect(keptBytes() / 2).toBeLessThan(marketDataLimits.l3CatchUpBytesMin);
+    let updateBytes = 0;
+    const watcher = new WireSocket();
+    hub.subscribe(hub.connect(watcher), channels(`book.L3.${symbol}`));
+    while (updateBytes <= marketDataLimits.l3CatchUpBytesMin) {
+      churn();
+      watcher.read();
+      updateBytes = watcher.received
+        .filter((m) => m.type === 'update')
+        .reduce((sum, m) => sum + Buffer.byteLength(JSON.stringify(m)), 0);
+    }
+
+    const later = subscribeAndRead(hub);
+
+    expect(builds).toHaveBeenCalledTimes(2);
+    expect(later.map((m) => m.type)).toEqual(['snapshot']);
+    expect(later[0]!.seq).toBe(hub.market(symbol)!.market.channelSeq(`book.L3.${symbol}`));
   });
 });
