@@ -6,7 +6,7 @@ import { RateWindow } from '../platform/rate-window.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
 import { exchangeAdminRoutes } from './http/admin.ts';
 import { exchangeInstrumentRoutes } from './http/instruments.ts';
-import { marketDataRoutes } from './http/market-data.ts';
+import { l3RequestsPerWindow, marketDataRoutes } from './http/market-data.ts';
 import { exchangeOrderRoutes, rateLimitedOrderOperations } from './http/orders.ts';
 import { exchangeQueryRoutes } from './http/queries.ts';
 import { exchangeWebSocket } from './http/ws.ts';
@@ -144,7 +144,11 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
         lastSeq: () => live.lastSeq,
         projector: running,
       }),
-      marketDataRoutes({ hub, history: sqlCandleHistory(pool) }),
+      marketDataRoutes({
+        hub,
+        history: sqlCandleHistory(pool),
+        l3RequestsPerWindowMax: l3RequestsPerWindow(config.rateLimitMax),
+      }),
       exchangeWebSocket({
         hub,
         orders: rateLimitedOrderOperations(live, memberLimit),

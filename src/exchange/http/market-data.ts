@@ -14,6 +14,22 @@ export interface MarketDataRoutesDeps {
   hub: MarketDataHub;
   /** Trade history for candle ranges older than the in-memory ring (`sqlCandleHistory(pool)`). */
   history?: CandleHistory;
+  /**
+   * `orderBook/L3` requests one client may make per rate-limit window, counted apart from its
+   * other requests (`l3RequestsPerWindow`); without it the route draws on the global limit.
+   */
+  l3RequestsPerWindowMax?: number;
+}
+
+/**
+ * An L3 answer of a deep book is about 1 MB, built in milliseconds on the thread that runs the
+ * engine: it counts as this many requests of a client's allowance.
+ */
+export const l3RequestWeight = 10;
+
+/** The L3 route's allowance per client and window for a global limit of `rateLimitMax`. */
+export function l3RequestsPerWindow(rateLimitMax: number): number {
+  return Math.max(1, Math.floor(rateLimitMax / l3RequestWeight));
 }
 
 const tags = ['exchange market data'];
@@ -110,7 +126,12 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
     app.get(
       '/v1/marketdata/orderBook/L3',
       {
-        config: { access: 'public' },
+        config: {
+          access: 'public',
+          ...(deps.l3RequestsPerWindowMax === undefined
+            ? {}
+            : { rateLimit: { max: deps.l3RequestsPerWindowMax } }),
+        },
         schema: {
           tags,
           summary: `Every resting order (L3, anonymous), best price first and FIFO within a price; at most ${marketDataLimits.l3OrdersMax} per side`,

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
+import { l3RequestsPerWindow, marketDataRoutes } from '../../../src/exchange/http/market-data.ts';
 import { sqlCandleHistory } from '../../../src/exchange/market-data/candle-history.ts';
 import { type Candle, CandleSeries } from '../../../src/exchange/market-data/candles.ts';
 import { loadMarketDataSeed } from '../../../src/exchange/market-data/history-seed.ts';
@@ -120,6 +120,35 @@ describe('market data REST', () => {
       ],
       asks: [{ orderId: '4', price: '150.50', quantity: 500 }],
     });
+  });
+
+  it('given the L3 view weighs ten requests, when a client passes a tenth of the limit on it, then 429 there while other market data answers', async () => {
+    expect(l3RequestsPerWindow(600)).toBe(60);
+    expect(l3RequestsPerWindow(5)).toBe(1);
+    const limited = await buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: new ManualClock(new Date(startedAt)),
+      rateLimit: { max: 30, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      rateLimitKeyOf: () => undefined,
+      modules: [marketDataRoutes({ hub, l3RequestsPerWindowMax: l3RequestsPerWindow(30) })],
+    });
+    try {
+      const l3 = () => limited.inject({ method: 'GET', url: '/v1/marketdata/orderBook/L3?symbol=AAPL' });
+      for (let i = 0; i < 3; i++) expect((await l3()).statusCode).toBe(200);
+      const refused = await l3();
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.headers['retry-after']).toMatch(/^[0-9]+$/);
+      expect(refused.json()).toMatchObject({ code: 'rate_limited', status: 429 });
+      const l2 = await limited.inject({ method: 'GET', url: '/v1/marketdata/orderBook/L2?symbol=AAPL' });
+      expect(l2.statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('BBO and trades', async () => {
