@@ -13,7 +13,14 @@ import {
 const ExchangeStatus = Type.Object(
   {
     lastSeq: Type.Integer({ description: 'Seq of the last durable (acknowledged) command' }),
-    stateHash: Type.String({ description: 'SHA-256 of every book; `kinyu exchange verify` prints the same' }),
+    stateHash: Type.String({
+      description:
+        'SHA-256 of every book as of stateHashSeq; `kinyu exchange verify` and a standby print the same at that seq',
+    }),
+    stateHashSeq: Type.Integer({
+      description:
+        'Seq of the last command the hash covers: lastSeq, or past it while commands are in flight',
+    }),
     symbols: Type.Integer({ description: 'Books held' }),
     openOrders: Type.Integer(),
     projectedSeq: Type.Integer({ description: 'Seq the executions projection has reached' }),

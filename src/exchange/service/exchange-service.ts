@@ -135,13 +135,22 @@ export class ExchangeService {
   }
 
   /**
-   * Where the exchange stands. The hash covers every command applied, so it equals the durable
-   * state once no submit is in flight (which is when operators compare it with `exchange verify`).
+   * Where the exchange stands. The hash covers every command applied, acknowledged or not:
+   * `stateHashSeq` is the last of them, so the hash can be compared with `exchange verify`'s or a
+   * standby's at that seq, and equals the durable state's once no submit is in flight.
    */
-  status(): { lastSeq: number; stateHash: string; symbols: number; openOrders: number; failed: boolean } {
+  status(): {
+    lastSeq: number;
+    stateHash: string;
+    stateHashSeq: number;
+    symbols: number;
+    openOrders: number;
+    failed: boolean;
+  } {
     return {
       lastSeq: this.deliveredSeq,
       stateHash: this.sequencer.stateHash(),
+      stateHashSeq: this.sequencer.lastSeq,
       symbols: this.sequencer.symbols().length,
       openOrders: this.tracker.openCount,
       failed: this.failed,

@@ -172,11 +172,12 @@ describe('exchange server crash during an order burst', () => {
       );
     }
 
-    const status = await call<{ lastSeq: number; stateHash: string }>(
+    const status = await call<{ lastSeq: number; stateHash: string; stateHashSeq: number }>(
       'GET',
       '/admin/exchange/status',
       adminAuth,
     );
+    expect(status.stateHashSeq).toBe(status.lastSeq);
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
     const verify = startKinyu(['exchange', 'verify', path.join(dataDir, 'exchange')], {});

@@ -110,6 +110,25 @@ describe('ExchangeService on a real sequencer and database', () => {
     lastSeq: Number(view.id),
   });
 
+  it('given an order in flight, then status hashes the books with it and says so: stateHashSeq past the durable lastSeq', async () => {
+    const exchange = await start(newDir());
+    await exchange.service.placeOrder('firm-a', limit('buy', '210.00', 10));
+    const idle = exchange.service.status();
+    expect(idle.stateHashSeq).toBe(idle.lastSeq);
+
+    const pending = exchange.service.placeOrder('firm-a', limit('buy', '209.00', 10));
+    const during = exchange.service.status();
+    expect(during).toMatchObject({ lastSeq: idle.lastSeq, stateHashSeq: idle.lastSeq + 1 });
+    expect(during.stateHash).not.toBe(idle.stateHash);
+    await pending;
+    expect(exchange.service.status()).toMatchObject({
+      lastSeq: idle.lastSeq + 1,
+      stateHashSeq: idle.lastSeq + 1,
+      stateHash: during.stateHash,
+    });
+    await stop(exchange);
+  });
+
   it('given DAY and GTC orders, when the market closes, then DAY orders expire and a replay reaches the same state', async () => {
     const dir = newDir();
     const first = await start(dir);
