@@ -4,8 +4,9 @@
  * building and the PostgreSQL round trips never take time from order entry on the main thread.
  * With snapshotEveryCommands it also runs the SnapshotFollower that writes the exchange's snapshots,
  * on its own timer once the projector has opened: from then on a failing database does not hold
- * snapshots back, nor a failing disk the projector. A worker whose projector cannot open (PostgreSQL
- * unreachable at start) ends and is restarted, and writes no snapshots until one opens.
+ * snapshots back, nor a failing disk the projector. A worker whose projector cannot open ends and
+ * writes no snapshots: at the exchange's start that fails the start (ProjectorThread.open rejects);
+ * a worker restarted after dying is restarted again, with back-off, until one opens.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../platform/errors.ts';
