@@ -67,6 +67,8 @@ export interface MarketDataHubOptions {
   sendBuffer?: Partial<SendBufferLimits>;
   tradeTapeTradesMax?: number;
   candlesPerSeriesMax?: number;
+  /** Default marketDataLimits.l3KeptBytesMax. */
+  l3KeptBytesMax?: number;
 }
 
 /** Close code and reason for a subscriber whose send buffer would overflow. */
@@ -78,9 +80,8 @@ export const marketDataFailedClose = {
   reason: 'market data failed for a subscribed symbol',
 } as const;
 
-/** What the trade history held for one symbol at start (see MarketDataHubOptions.seed). */
 /** A book.L3 snapshot message kept for later subscribers (MarketDataHub.#sendSnapshot). */
-interface CachedSnapshot {
+interface KeptSnapshot {
   /** What it was formatted with: an instrument whose tick or lot size changed gets a new build. */
   units: Units;
   /** The snapshot message, then every update published on its channel since, in order. */
@@ -91,6 +92,62 @@ interface CachedSnapshot {
   updateBytesLeft: number;
 }
 
+/**
+ * Kept snapshots by channel, at most `bytesMax` in all: keeping one past that drops the oldest
+ * others (a dropped channel's next subscriber gets a new build).
+ */
+class KeptSnapshots {
+  readonly #byChannel = new Map<string, KeptSnapshot>();
+  #bytes = 0;
+
+  constructor(readonly bytesMax: number) {}
+
+  get(channel: string): KeptSnapshot | undefined {
+    return this.#byChannel.get(channel);
+  }
+
+  /** Keeps a snapshot just built; it may take updates of up to half its size (l3CatchUpBytesMin at least). */
+  keep(channel: string, units: Units, text: string, bytes: number): void {
+    this.drop(channel);
+    const updateBytesLeft = Math.max(marketDataLimits.l3CatchUpBytesMin, bytes / 2);
+    this.#byChannel.set(channel, { units, texts: [text], bytes, updateBytesLeft });
+    this.#bytes += bytes;
+    this.#trim(channel);
+  }
+
+  /** Adds an update published on a kept channel, or drops the snapshot once its updates are too many. */
+  append(channel: string, text: string): void {
+    const kept = this.#byChannel.get(channel);
+    if (!kept) return;
+    const bytes = Buffer.byteLength(text);
+    kept.updateBytesLeft -= bytes;
+    if (kept.updateBytesLeft < 0) {
+      this.drop(channel);
+      return;
+    }
+    kept.texts.push(text);
+    kept.bytes += bytes;
+    this.#bytes += bytes;
+    this.#trim(channel);
+  }
+
+  drop(channel: string): void {
+    const kept = this.#byChannel.get(channel);
+    if (!kept) return;
+    this.#bytes -= kept.bytes;
+    this.#byChannel.delete(channel);
+  }
+
+  /** Drops the oldest kept snapshots other than `channel`'s until the total is within bytesMax. */
+  #trim(channel: string): void {
+    for (const oldest of this.#byChannel.keys()) {
+      if (this.#bytes <= this.bytesMax) return;
+      if (oldest !== channel) this.drop(oldest);
+    }
+  }
+}
+
+/** What the trade history held for one symbol at start (see MarketDataHubOptions.seed). */
 interface SymbolHistory {
   candles: Partial<Record<CandleResolution, Candle>>;
   trades: readonly TapeTrade[];
@@ -174,7 +231,7 @@ export class MarketDataHub {
   /** The first update of the command being folded that could not be built (see #publish). */
   #publishFailure: unknown = undefined;
   /** The latest book.L3 snapshot built per channel, and the updates since (see #sendSnapshot). */
-  readonly #l3Snapshots = new Map<string, CachedSnapshot>();
+  readonly #l3Snapshots: KeptSnapshots;
   readonly metrics: {
     subscribers: Gauge;
     messagesSent: Counter;
@@ -189,6 +246,7 @@ export class MarketDataHub {
     this.#tradeTapeTradesMax = options.tradeTapeTradesMax ?? marketDataLimits.tradeTapeTradesMax;
     this.#candlesPerSeriesMax = options.candlesPerSeriesMax ?? marketDataLimits.candlesPerSeriesMax;
     this.#startSeed = options.seed;
+    this.#l3Snapshots = new KeptSnapshots(options.l3KeptBytesMax ?? marketDataLimits.l3KeptBytesMax);
     if (options.seed) {
       // History read at another seq or time would double or miss trades around the start.
       if (options.seed.lastSeq !== this.#seedSeq)
@@ -356,10 +414,10 @@ export class MarketDataHub {
       // Throws service_unavailable when the symbol's replica failed since the subscribe.
       const found = this.market(channel.symbol);
       if (!found) fail(`snapshot of ${channel.name} of an unlisted symbol`);
-      const cached = channel.kind === 'book.L3' ? this.#l3Snapshots.get(channel.name) : undefined;
-      if (cached?.units === found.units) {
-        texts = cached.texts;
-        bytes = cached.bytes;
+      const kept = channel.kind === 'book.L3' ? this.#l3Snapshots.get(channel.name) : undefined;
+      if (kept?.units === found.units) {
+        texts = kept.texts;
+        bytes = kept.bytes;
       } else {
         const text = JSON.stringify({
           type: 'snapshot',
@@ -369,14 +427,7 @@ export class MarketDataHub {
         });
         texts = [text];
         bytes = Buffer.byteLength(text);
-        if (channel.kind === 'book.L3') {
-          this.#l3Snapshots.set(channel.name, {
-            units: found.units,
-            texts: [text],
-            bytes,
-            updateBytesLeft: Math.max(marketDataLimits.l3CatchUpBytesMin, bytes / 2),
-          });
-        }
+        if (channel.kind === 'book.L3') this.#l3Snapshots.keep(channel.name, found.units, text, bytes);
       }
     } catch (error) {
       subscriber.refuse(channel.name, error);
@@ -443,8 +494,8 @@ export class MarketDataHub {
   #publish(market: SymbolMarket, channel: string, seq: number, data: (units: Units) => unknown): void {
     const prevSeq = market.advance(channel, seq);
     const subscribers = this.#channelSubscribers.get(channel);
-    const snapshot = this.#l3Snapshots.get(channel);
-    if ((!subscribers || subscribers.size === 0) && !snapshot) return;
+    const kept = this.#l3Snapshots.get(channel) !== undefined;
+    if ((!subscribers || subscribers.size === 0) && !kept) return;
     const units = this.#unitsOf(market.symbol);
     if (!units) fail(`subscribers on ${channel} of an unlisted symbol`);
     let text: string;
@@ -454,18 +505,10 @@ export class MarketDataHub {
       // The channel's seq has moved on, so its subscribers see a gap at the next update and
       // resync. The command's other channels still publish; onSequenced rethrows afterwards.
       this.#publishFailure ??= error;
-      this.#l3Snapshots.delete(channel);
+      this.#l3Snapshots.drop(channel);
       return;
     }
-    if (snapshot) {
-      const bytes = Buffer.byteLength(text);
-      snapshot.updateBytesLeft -= bytes;
-      if (snapshot.updateBytesLeft < 0) this.#l3Snapshots.delete(channel);
-      else {
-        snapshot.texts.push(text);
-        snapshot.bytes += bytes;
-      }
-    }
+    if (kept) this.#l3Snapshots.append(channel, text);
     if (subscribers) for (const subscriber of [...subscribers]) subscriber.sendText(text);
   }
 
@@ -503,7 +546,7 @@ export class MarketDataHub {
    */
   #retire(market: SymbolMarket): void {
     market.failed = true;
-    this.#l3Snapshots.delete(market.names.l3);
+    this.#l3Snapshots.drop(market.names.l3);
     const subscribers = new Set<Subscriber>();
     for (const name of channelNames(market.symbol)) {
       for (const subscriber of this.#channelSubscribers.get(name) ?? []) subscribers.add(subscriber);

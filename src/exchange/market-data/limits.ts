@@ -27,6 +27,8 @@ export const marketDataLimits = {
    * subscriber gets a new build).
    */
   l3CatchUpBytesMin: 64 * 1024,
+  /** Bytes of kept `book.L3` snapshots and their updates, all symbols together (the oldest go first). */
+  l3KeptBytesMax: 64 * 1_048_576,
 } as const;
 
 /**

@@ -403,6 +403,38 @@ describe('book.L3 snapshots kept for later subscribers', () => {
     expect(sent.at(-3)).toMatchObject({ type: 'update', prevSeq: later.at(-1)!.seq });
   });
 
+  it('given kept snapshots of more symbols than l3KeptBytesMax holds, then the oldest are dropped and rebuilt for their next subscriber', () => {
+    const names = ['LLL', 'MMM', 'NNN'];
+    const exchange = exchangesOf(names.map(instrument));
+    fillBooks(exchange, 300, 10);
+    const probe = new MarketDataHub({ source: exchange.source, metrics: new Registry(), startedAtMs: t0 });
+    const socket = new WireSocket();
+    probe.subscribe(probe.connect(socket), channels('book.L3.LLL'));
+    socket.read();
+    const snapshotBytes = Buffer.byteLength(JSON.stringify(socket.received[1]));
+    // Room for two of the three snapshots.
+    const hub = new MarketDataHub({
+      source: exchange.source,
+      metrics: new Registry(),
+      startedAtMs: t0,
+      l3KeptBytesMax: Math.floor(2.5 * snapshotBytes),
+    });
+    const builds = names.map((name) => vi.spyOn(hub.market(name)!.market.book, 'l3'));
+    const subscribeTo = (name: string) => {
+      const reader = new WireSocket();
+      const subscriber = hub.connect(reader);
+      hub.subscribe(subscriber, channels(`book.L3.${name}`));
+      reader.readAll(subscriber);
+      hub.unsubscribe(subscriber, [`book.L3.${name}`]);
+    };
+
+    for (const name of names) subscribeTo(name);
+    for (const name of [...names].reverse()) subscribeTo(name);
+
+    // LLL was dropped when NNN was kept; MMM and NNN were served from what was kept.
+    expect(builds.map((spy) => spy.mock.calls.length)).toEqual([2, 1, 1]);
+  });
+
   it('given more updates since the kept snapshot than half its size (64 KiB at least), then the next subscriber gets a new snapshot at the current seq', () => {
     const { hub, builds, churn } = setUp(200);
     const first = subscribeAndRead(hub);
