@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AppError, type ProblemBody, toProblem } from '../../platform/errors.ts';
 import { fail } from '../matching/assert.ts';
-import type { BookOrders } from '../matching/index.ts';
+import type { BookOrders, Side } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
 import { type BookChanges, MarketDataBook } from './book-replica.ts';
 import { type Candle, type CandleResolution, CandleSet, candleResolutionNames } from './candles.ts';
@@ -80,10 +80,18 @@ export const marketDataFailedClose = {
   reason: 'market data failed for a subscribed symbol',
 } as const;
 
+const sides: readonly Side[] = ['buy', 'sell'];
+
 /** A book.L3 snapshot message kept for later subscribers (MarketDataHub.#sendSnapshot). */
 interface KeptSnapshot {
   /** What it was formatted with: an instrument whose tick or lot size changed gets a new build. */
   units: Units;
+  /**
+   * Sides the snapshot cut at l3OrdersMax. Once an order on such a side goes, an order from past
+   * the cut moves into what a new snapshot shows, which this one and its updates cannot show: the
+   * kept snapshot is dropped then.
+   */
+  cutSides: readonly Side[];
   /** The snapshot message, then every update published on its channel since, in order. */
   texts: string[];
   /** UTF-8 bytes of `texts`. */
@@ -107,10 +115,14 @@ class KeptSnapshots {
   }
 
   /** Keeps a snapshot just built; it may take updates of up to half its size (l3CatchUpBytesMin at least). */
-  keep(channel: string, units: Units, text: string, bytes: number): void {
+  keep(
+    channel: string,
+    built: { units: Units; cutSides: readonly Side[]; text: string; bytes: number },
+  ): void {
     this.drop(channel);
+    const { units, cutSides, text, bytes } = built;
     const updateBytesLeft = Math.max(marketDataLimits.l3CatchUpBytesMin, bytes / 2);
-    this.#byChannel.set(channel, { units, texts: [text], bytes, updateBytesLeft });
+    this.#byChannel.set(channel, { units, cutSides, texts: [text], bytes, updateBytesLeft });
     this.#bytes += bytes;
     this.#trim(channel);
   }
@@ -404,8 +416,10 @@ export class MarketDataHub {
    * thread that runs the engine, so it is built at most once per channel and seq and kept with the
    * updates published after it: a later subscriber gets that snapshot and those updates (each
    * chained to the one before by prevSeq, as live ones are) instead of a new build, until the
-   * updates reach half the snapshot's size (l3CatchUpBytesMin at least). A client subscribing and
-   * unsubscribing in a loop thus costs a build per that many bytes of book changes, not one each.
+   * updates reach half the snapshot's size (l3CatchUpBytesMin at least), or, for a snapshot cut
+   * at l3OrdersMax, until an order on a cut side goes (see KeptSnapshot.cutSides). A client
+   * subscribing and unsubscribing in a loop thus costs a build per that much book change, not one
+   * each.
    */
   #sendSnapshot(subscriber: Subscriber, channel: Channel): void {
     let texts: readonly string[];
@@ -427,7 +441,11 @@ export class MarketDataHub {
         });
         texts = [text];
         bytes = Buffer.byteLength(text);
-        if (channel.kind === 'book.L3') this.#l3Snapshots.keep(channel.name, found.units, text, bytes);
+        if (channel.kind === 'book.L3') {
+          const { book } = found.market;
+          const cutSides = sides.filter((side) => book.sideSize(side).orders > marketDataLimits.l3OrdersMax);
+          this.#l3Snapshots.keep(channel.name, { units: found.units, cutSides, text, bytes });
+        }
       }
     } catch (error) {
       subscriber.refuse(channel.name, error);
@@ -481,6 +499,10 @@ export class MarketDataHub {
       }));
     }
     if (changes.l3.length > 0) {
+      // A cut snapshot plus this update would no longer show what a new one shows (see #sendSnapshot).
+      const kept = this.#l3Snapshots.get(names.l3);
+      if (kept && changes.l3.some((d) => d.action === 'delete' && kept.cutSides.includes(d.side)))
+        this.#l3Snapshots.drop(names.l3);
       this.#publish(market, names.l3, seq, (u) => ({
         changes: changes.l3.map((d) => u.l3Change(d)),
       }));

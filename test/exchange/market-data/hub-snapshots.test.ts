@@ -403,6 +403,33 @@ describe('book.L3 snapshots kept for later subscribers', () => {
     expect(sent.at(-3)).toMatchObject({ type: 'update', prevSeq: later.at(-1)!.seq });
   });
 
+  it('given a cut book, then its kept snapshot serves while no order on a cut side goes, and a resubscribe after one goes shows what a new snapshot shows', () => {
+    const exchange = exchangesOf([instrument(symbol)]);
+    fillBooks(exchange, marketDataLimits.l3OrdersMax + 500, 100);
+    const hub = new MarketDataHub({ source: exchange.source, metrics: new Registry(), startedAtMs: t0 });
+    const builds = vi.spyOn(hub.market(symbol)!.market.book, 'l3');
+    const first = subscribeAndRead(hub);
+    expect(first[0]!.data).toMatchObject({ truncated: true });
+
+    // An order joins past the cut: a new snapshot would show the same orders.
+    hub.onSequenced(exchange.run(symbol, bid(900_001, 1_000)));
+    const served = subscribeAndRead(hub);
+    expect(builds).toHaveBeenCalledTimes(1);
+    expect(served[0]).toEqual(first[0]);
+
+    // The best bid goes: the first order past the cut now belongs in the view.
+    const best = (first[0]!.data!.bids as Order[])[0]!;
+    hub.onSequenced(exchange.run(symbol, { type: 'cancel', orderId: Number(best.orderId) }));
+    const later = subscribeAndRead(hub);
+
+    expect(builds).toHaveBeenCalledTimes(2);
+    expect(later.map((m) => m.type)).toEqual(['snapshot']);
+    const { market, units } = hub.market(symbol)!;
+    const fresh = l3Data(market, units);
+    expect(later[0]!.data).toEqual(fresh);
+    expect(clientBook(later)).toEqual({ bids: fresh.bids, asks: fresh.asks });
+  });
+
   it('given kept snapshots of more symbols than l3KeptBytesMax holds, then the oldest are dropped and rebuilt for their next subscriber', () => {
     const names = ['LLL', 'MMM', 'NNN'];
     const exchange = exchangesOf(names.map(instrument));
