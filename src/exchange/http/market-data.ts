@@ -126,6 +126,8 @@ export function marketDataRoutes(deps: MarketDataRoutesDeps): FastifyPluginAsync
     app.get(
       '/v1/marketdata/orderBook/L3',
       {
+        // Fastify's automatic HEAD route would build the same answer on an allowance of its own.
+        exposeHeadRoute: false,
         config: {
           access: 'public',
           ...(deps.l3RequestsPerWindowMax === undefined

@@ -146,6 +146,9 @@ describe('market data REST', () => {
       expect(refused.json()).toMatchObject({ code: 'rate_limited', status: 429 });
       const l2 = await limited.inject({ method: 'GET', url: '/v1/marketdata/orderBook/L2?symbol=AAPL' });
       expect(l2.statusCode).toBe(200);
+      // No HEAD route with an allowance of its own beside it.
+      const head = await limited.inject({ method: 'HEAD', url: '/v1/marketdata/orderBook/L3?symbol=AAPL' });
+      expect(head.statusCode).toBe(404);
     } finally {
       await limited.close();
     }
