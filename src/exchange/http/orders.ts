@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, onRequestHookHandler, preValidationHookHandler } from 'fastify';
 import type { MemberPrincipal } from '../../identity/index.ts';
@@ -84,7 +85,11 @@ export function exchangeOrderRoutes(deps: OrderRoutesDeps): FastifyPluginAsyncTy
         },
       },
       async (request, reply) => {
-        const order = await service.placeOrder(memberOf(request).memberId, request.body);
+        const order = await service.placeOrder(
+          memberOf(request).memberId,
+          request.body,
+          orderRequestOf(request),
+        );
         return reply.code(order.status === 'rejected' ? 200 : 201).send(order);
       },
     );
@@ -159,6 +164,18 @@ export function rateLimitedOrderOperations(orders: OrderOperations, limit: RateW
       return orders.replaceOrder(member, orderId, change);
     },
   };
+}
+
+/**
+ * The Idempotency-Key a new order came with, as order entry journals it: a digest of the key and its
+ * scope (the caller and route; fixed length, and no client text in the journal), and whether the
+ * request resumes one that never finished.
+ */
+function orderRequestOf(request: FastifyRequest): { key: string; resumed: boolean } | undefined {
+  const claimed = request.idempotency;
+  if (!claimed) return undefined;
+  const key = createHash('sha256').update(`${claimed.scope}\n${claimed.key}`).digest('base64url');
+  return { key, resumed: claimed.resumed };
 }
 
 /** The member principal of a route whose access admits only members (checked by the auth plugin). */

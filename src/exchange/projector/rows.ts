@@ -42,6 +42,8 @@ export interface ProjectedRecord {
   orders: OrderState[];
   trades: TradeRow[];
   executions: ExecutionRow[];
+  /** A new order sent with an Idempotency-Key: its id and the command's `meta.requestKey`. */
+  request?: { orderId: number; key: string };
 }
 
 /** Trade id of the n-th (1-based) trade of the command with this seq. */
@@ -100,7 +102,12 @@ export function projectRecord(
     });
     executions.push(side(maker, 'maker'), side(taker, 'taker'));
   }
-  return { seq: record.seq, orders: [...changed], trades, executions };
+  const projected: ProjectedRecord = { seq: record.seq, orders: [...changed], trades, executions };
+  const key = record.meta?.requestKey;
+  if (key !== undefined && record.command.type === 'new') {
+    projected.request = { orderId: record.command.orderId, key };
+  }
+  return projected;
 }
 
 /** Rows a projected record writes (for batch sizing). */

@@ -166,7 +166,7 @@ export async function writeBatch(
     if (current !== fromSeq) {
       throw new CheckpointMovedError(`checkpoint ${name} is at ${current}, expected ${fromSeq}`);
     }
-    await upsertOrders(client, latestStates(records));
+    await upsertOrders(client, latestStates(records), requestKeys(records));
     await insertTrades(
       client,
       records.flatMap((record) => record.trades),
@@ -195,20 +195,33 @@ function latestStates(records: readonly ProjectedRecord[]): OrderState[] {
 
 const epochMs = (column: string) => `timestamptz 'epoch' + ${column} * interval '1 millisecond'`;
 
-async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): Promise<void> {
+/** The request key of every new order in the batch that was sent with an Idempotency-Key. */
+function requestKeys(records: readonly ProjectedRecord[]): Map<number, string> {
+  const keys = new Map<number, string>();
+  for (const { request } of records) if (request) keys.set(request.orderId, request.key);
+  return keys;
+}
+
+async function upsertOrders(
+  client: PoolClient,
+  orders: readonly OrderState[],
+  requestKeys: ReadonlyMap<number, string>,
+): Promise<void> {
   if (orders.length === 0) return;
   const column = (pick: (order: OrderState) => ArrayElement) => pgArrayLiteral(orders.map(pick));
+  // A request key comes with the order's first record only: a later state keeps the one stored.
   await client.query(
-    `INSERT INTO exchange_orders (${orderColumns})
+    `INSERT INTO exchange_orders (${orderColumns}, request_key)
      SELECT order_id, symbol, member, account, client_order_id, side, order_type, time_in_force, post_only,
             price_ticks, quantity_lots, filled_lots, remaining_lots, status, reject_reason, cancel_reason,
-            ${epochMs('created_ms')}, ${epochMs('updated_ms')}, last_seq
+            ${epochMs('created_ms')}, ${epochMs('updated_ms')}, last_seq, request_key
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                    $8::text[], $9::boolean[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-                   $14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[])
+                   $14::text[], $15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[],
+                   $20::text[])
          AS t(order_id, symbol, member, account, client_order_id, side, order_type, time_in_force, post_only,
               price_ticks, quantity_lots, filled_lots, remaining_lots, status, reject_reason, cancel_reason,
-              created_ms, updated_ms, last_seq)
+              created_ms, updated_ms, last_seq, request_key)
      ON CONFLICT (order_id) DO UPDATE SET
        symbol = EXCLUDED.symbol, member = EXCLUDED.member, account = EXCLUDED.account,
        client_order_id = EXCLUDED.client_order_id, side = EXCLUDED.side, order_type = EXCLUDED.order_type,
@@ -217,7 +230,8 @@ async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): 
        filled_lots = EXCLUDED.filled_lots, remaining_lots = EXCLUDED.remaining_lots,
        status = EXCLUDED.status, reject_reason = EXCLUDED.reject_reason,
        cancel_reason = EXCLUDED.cancel_reason, created_at = EXCLUDED.created_at,
-       updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq
+       updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq,
+       request_key = COALESCE(EXCLUDED.request_key, exchange_orders.request_key)
      WHERE exchange_orders.last_seq <= EXCLUDED.last_seq`,
     [
       column((o) => o.orderId),
@@ -239,6 +253,7 @@ async function upsertOrders(client: PoolClient, orders: readonly OrderState[]): 
       column((o) => o.createdAt),
       column((o) => o.updatedAt),
       column((o) => o.lastSeq),
+      column((o) => requestKeys.get(o.orderId) ?? null),
     ],
   );
 }

@@ -73,6 +73,11 @@ export interface CommandMeta {
   member?: string | undefined;
   /** The member's own id for a new order. */
   clientOrderId?: string | undefined;
+  /**
+   * For a new order sent with an Idempotency-Key: a digest of the key and its scope, so that a
+   * retry after a crash finds the order the journal holds instead of placing it again.
+   */
+  requestKey?: string | undefined;
 }
 
 /** One sequenced command as the journal stores it. */

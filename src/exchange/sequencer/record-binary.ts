@@ -25,6 +25,9 @@ import type { CommandMeta, JournalRecord } from './journal-format.ts';
  *   replace: f64 orderId, [f64 quantityLots], [f64 priceTicks]
  *   meta:    [f64 time, [u16 bytes + member], [u16 bytes + clientOrderId]]
  *
+ * A meta with a `requestKey` (an order sent with Idempotency-Key) has no binary form: all eight flag
+ * bits are taken, so such a record is journaled as JSON.
+ *
  * Only what the types describe is stored; a field that is undefined is absent on decode, as with
  * JSON. A record this cannot represent exactly (an unknown enum string, a non-number quantity, a
  * string too long for its length field or with a lone surrogate, …) is journaled as JSON instead —
@@ -151,6 +154,8 @@ export function encodeBinaryPayload(
   }
   if (meta !== undefined) {
     if (meta === null || typeof meta !== 'object' || typeof meta.time !== 'number') return -1;
+    // No flag is left for it: a record with a request key is journaled as JSON.
+    if (meta.requestKey !== undefined) return -1;
     flags |= flagMeta;
     view.setFloat64(pos, meta.time, true);
     pos += 8;

@@ -192,11 +192,24 @@ export class ExchangeService {
     return this.sequencer.book(symbol);
   }
 
-  /** Checks, converts and sequences a new order; answers it after its immediate matching. */
-  async placeOrder(member: string, input: PlaceOrderInput): Promise<OrderView> {
+  /**
+   * Checks, converts and sequences a new order; answers it after its immediate matching.
+   * `request`: the order came with an Idempotency-Key (`key`, a digest of it and its scope, is
+   * journaled with the order). When the request `resumed` one that never finished, the order that
+   * request placed, if the journal has it, is answered as it stands now instead of placing another.
+   */
+  async placeOrder(
+    member: string,
+    input: PlaceOrderInput,
+    request?: { key: string; resumed: boolean },
+  ): Promise<OrderView> {
     assertMember(member);
     // The WebSocket gateway passes parsed JSON straight through: anything but an object is a 400.
     if (typeof input !== 'object' || input === null) throw invalidField('order', 'must be an order object');
+    if (request?.resumed) {
+      const placed = await this.orderForRequest(member, request.key);
+      if (placed) return placed;
+    }
     const terms = this.terms.get(input.symbol);
     if (!terms) throw unknownSymbol(input.symbol);
     this.assertTrading(input.symbol);
@@ -217,6 +230,7 @@ export class ExchangeService {
     }
     const meta: CommandMeta = { time: this.clock.nowMs(), member };
     if (input.clientOrderId !== undefined) meta.clientOrderId = input.clientOrderId;
+    if (request !== undefined) meta.requestKey = request.key;
     try {
       const { result, changed } = await this.sequence(input.symbol, entry.command, meta);
       const order = changed.find((state) => state.orderId === result.seq);
@@ -460,6 +474,23 @@ export class ExchangeService {
     const key = `${state.member}\0${state.clientOrderId}`;
     if (isOpen(state.status)) this.openClientOrderIds.add(key);
     else this.openClientOrderIds.delete(key);
+  }
+
+  /**
+   * The order a request with this key placed, as it stands now, if the journal has one: read from
+   * the order projection once it has every durable command (its index holds the key).
+   */
+  private async orderForRequest(member: string, requestKey: string): Promise<OrderView | undefined> {
+    const timeoutMs = exchangeServiceLimits.closedOrderLookupTimeoutMs;
+    if (this.projection && !(await this.projection.waitFor(this.deliveredSeq, timeoutMs))) {
+      throw unavailable('the order history is catching up; retry shortly');
+    }
+    const projected = await this.store.orderForRequest(member, requestKey);
+    if (!projected) return undefined;
+    const state = this.tracker.get(projected.orderId) ?? projected;
+    const terms = this.terms.get(state.symbol);
+    if (!terms) fail(`order ${state.orderId} is on unlisted symbol ${state.symbol}`);
+    return orderView(terms.definition, state);
   }
 
   /** The member's open order, or 404 order_not_found (not theirs or unknown) / 409 order_not_open. */

@@ -1,4 +1,6 @@
 import { type Pool, type Queryable, withTransaction } from '../../platform/sql/pool.ts';
+import type { OrderState } from '../orders/order-state.ts';
+import { type OrderRow, orderColumns, orderFromRow } from '../projector/store.ts';
 import type { InstrumentDefinition } from './instruments.ts';
 import type { SessionState } from './sessions.ts';
 
@@ -76,6 +78,16 @@ export class ExchangeStore {
       [orderId],
     );
     return rows[0]?.member;
+  }
+
+  /** The member's newest projected order journaled with this request key (see exchange_orders.request_key). */
+  async orderForRequest(member: string, requestKey: string): Promise<OrderState | undefined> {
+    const { rows } = await this.pool.query<OrderRow>(
+      `SELECT ${orderColumns} FROM exchange_orders
+        WHERE request_key = $1 AND member = $2 ORDER BY order_id DESC LIMIT 1`,
+      [requestKey, member],
+    );
+    return rows[0] && orderFromRow(rows[0]);
   }
 }
 

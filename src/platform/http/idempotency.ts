@@ -29,7 +29,12 @@ declare module 'fastify' {
     idempotencyKey?: 'required' | 'optional';
   }
   interface FastifyRequest {
-    idempotency?: { scope: string; key: string };
+    /**
+     * The key this request holds. `resumed`: it took the key over from an earlier request with the
+     * same body that never finished (its process died before storing an answer), so that request's
+     * effect may have happened; a route whose effect is not idempotent by itself looks for it.
+     */
+    idempotency?: { scope: string; key: string; resumed: boolean };
   }
 }
 
@@ -73,12 +78,13 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(async (app: FastifyInsta
         return;
       }
       const scope = `${options.callerOf(request)} ${request.method} ${route.url}`;
-      claim(options, scope, key, requestHash(request), inProgressTimeoutMs).then((replayed) => {
-        if (!replayed) {
-          request.idempotency = { scope, key };
+      claim(options, scope, key, requestHash(request), inProgressTimeoutMs).then((claimed) => {
+        if (claimed.kind === 'claimed') {
+          request.idempotency = { scope, key, resumed: claimed.resumed };
           done();
           return;
         }
+        const replayed = claimed.response;
         reply
           .code(replayed.status)
           .header('content-type', replayed.type)
@@ -154,20 +160,27 @@ interface StoredResponse {
   body: string;
 }
 
-/** Takes the key for this request, or returns the stored response to replay; throws 409/422. */
+/**
+ * Takes the key for this request (`resumed` when it takes over an unfinished request with the same
+ * body), or returns the stored response to replay; throws 409/422.
+ */
 async function claim(
   options: IdempotencyOptions,
   scope: string,
   key: string,
   hash: string,
   inProgressTimeoutMs: number,
-): Promise<StoredResponse | undefined> {
+): Promise<{ kind: 'claimed'; resumed: boolean } | { kind: 'replay'; response: StoredResponse }> {
   const now = options.clock.now();
   const expiresAt = new Date(now.getTime() + options.ttlHours * 3_600_000);
   const lockedUntil = new Date(now.getTime() + inProgressTimeoutMs);
   // Insert, or take over a row that expired or whose request died mid-way; otherwise report what is there.
-  const { rows } = await options.pool.query<{ claimed: boolean }>(
-    `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
+  const { rows } = await options.pool.query<{ resumed: boolean }>(
+    `WITH prior AS (
+       SELECT state = 'in_progress' AND expires_at > $4 AND request_hash = $3 AS resumed
+         FROM idempotency_keys WHERE scope = $1 AND key = $2
+     )
+     INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
      VALUES ($1, $2, $3, 'in_progress', $4, $5, $6)
      ON CONFLICT (scope, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
@@ -175,10 +188,10 @@ async function claim(
            locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
        WHERE idempotency_keys.expires_at <= $4
           OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until <= $4)
-     RETURNING true AS claimed`,
+     RETURNING COALESCE((SELECT resumed FROM prior), false) AS resumed`,
     [scope, key, hash, now, lockedUntil, expiresAt],
   );
-  if (rows.length > 0) return undefined;
+  if (rows[0]) return { kind: 'claimed', resumed: rows[0].resumed };
   const existing = await options.pool.query<KeyRow>(
     'SELECT request_hash, state, response_status, response_type, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2',
     [scope, key],
@@ -199,9 +212,12 @@ async function claim(
     );
   }
   return {
-    status: row.response_status ?? 200,
-    type: row.response_type ?? 'application/json',
-    body: row.response_body ?? '',
+    kind: 'replay',
+    response: {
+      status: row.response_status ?? 200,
+      type: row.response_type ?? 'application/json',
+      body: row.response_body ?? '',
+    },
   };
 }
 

@@ -226,6 +226,39 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     }
   });
 
+  it('given an order whose answer was never stored (the process died), when the client retries with its Idempotency-Key, then it gets that order, not a second one', async () => {
+    const withKey = { ...firmA, 'idempotency-key': 'order-before-a-crash' };
+    const body = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '199.00', quantity: 3 };
+    const first = await place(withKey, body);
+    expect(first.statusCode).toBe(201);
+    const placed = first.json();
+    // What a process killed between journaling the order and storing its answer leaves behind.
+    await exchange.db.pool.query(
+      `UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_type = NULL,
+              response_body = NULL, locked_until = '-infinity' WHERE key = $1`,
+      [withKey['idempotency-key']],
+    );
+    // Meanwhile the order was cancelled: the retry shows it as it stands.
+    expect((await cancel(firmA, placed.id)).statusCode).toBe(200);
+
+    const retried = await place(withKey, body);
+
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toMatchObject({ id: placed.id, status: 'canceled', quantity: 3 });
+    const { rows } = await exchange.db.pool.query(
+      "SELECT order_id FROM exchange_orders WHERE member = 'firm-a' AND request_key IS NOT NULL",
+    );
+    expect(rows.map((row) => String(row.order_id))).toEqual([placed.id]);
+    // That answer is stored now: the next retry replays it.
+    const again = await place(withKey, body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toMatchObject({ id: placed.id, status: 'canceled' });
+    // Another key, or none, is another order.
+    const other = await place({ ...firmA, 'idempotency-key': 'another-order' }, body);
+    expect(other.json().id).not.toBe(placed.id);
+    expect((await cancel(firmA, other.json().id)).statusCode).toBe(200);
+  });
+
   it('names the field of every bad input', async () => {
     const base = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '200.00', quantity: 10 };
     const cases: Array<[Record<string, unknown>, number, string, string]> = [

@@ -195,6 +195,34 @@ describe(`journal record format (SEQUENCER_SEED=${seed})`, () => {
     expect(readAll(path)).toStrictEqual(lone);
   });
 
+  it('journals a new order with a request key (an Idempotency-Key digest) as JSON and reads the key back', () => {
+    const path = join(tempDir(), journalFileName);
+    const command: BookCommand = {
+      type: 'new',
+      seq: 1,
+      orderId: 1,
+      account: 'desk',
+      side: 'buy',
+      orderType: 'limit',
+      priceTicks: 100,
+      quantityLots: 5,
+      timeInForce: 'GTC',
+    };
+    const records: JournalRecord[] = [
+      { seq: 1, symbol: 'AAPL', command, meta: { time: 1, member: 'ACME', requestKey: 'k'.repeat(43) } },
+      {
+        seq: 2,
+        symbol: 'AAPL',
+        command: { ...command, seq: 2, orderId: 2 },
+        meta: { time: 2, member: 'ACME' },
+      },
+    ];
+    const encoded = records.map(encodeRecord);
+    expect(encoded.map((bytes) => bytes[8])).toEqual([0x7b, 0x01]);
+    writeFile(path, encoded);
+    expect(readAll(path)).toStrictEqual(records);
+  });
+
   it('reads a journal written in the JSON format, also with binary records after it', async () => {
     const dir = tempDir();
     const items = takeWorkload(seed, 600);

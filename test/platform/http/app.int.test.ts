@@ -49,6 +49,7 @@ describe('HTTP kernel', () => {
               return { n: effects, name: (request.body as { name: string }).name };
             },
           );
+          scope.post('/resumable', async (request) => ({ resumed: request.idempotency?.resumed ?? null }));
           scope.post('/slow', { config: { idempotencyKey: 'required' } }, async () => {
             await new Promise<void>((resolve) => {
               release = resolve;
@@ -234,6 +235,29 @@ describe('HTTP kernel', () => {
         payload: {},
       });
       expect(after.headers['idempotent-replayed']).toBe('true');
+    });
+
+    it('given a request that died before its answer was stored, then a retry with the same body, once the lock has passed, is told it resumes it', async () => {
+      const send = (key: string, payload: object) =>
+        app.inject({ method: 'POST', url: '/resumable', headers: { 'idempotency-key': key }, payload });
+      // What a process killed mid-request leaves behind: the key in progress, no answer.
+      const dieMidway = (key: string) =>
+        db.pool.query(
+          `UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_type = NULL,
+                  response_body = NULL, locked_until = $2
+            WHERE key = $1`,
+          [key, new Date(clock.now().getTime() - 1)],
+        );
+      expect((await send('k-resume', { a: 1 })).json()).toEqual({ resumed: false });
+      await dieMidway('k-resume');
+      expect((await send('k-resume', { a: 1 })).json()).toEqual({ resumed: true });
+      // Answered this time: replayed, not resumed again.
+      expect((await send('k-resume', { a: 1 })).headers['idempotent-replayed']).toBe('true');
+
+      // Another body is another request, not the unfinished one.
+      expect((await send('k-other', { a: 1 })).json()).toEqual({ resumed: false });
+      await dieMidway('k-other');
+      expect((await send('k-other', { a: 2 })).json()).toEqual({ resumed: false });
     });
 
     it('requires the key where the route says so, and validates it', async () => {
