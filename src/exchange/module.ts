@@ -112,6 +112,12 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       metrics: context.metrics,
       startedAtMs,
       seed,
+      // New book.L3 snapshots per client: the same allowance as REST orderBook/L3.
+      l3SnapshotBuilds: new RateWindow({
+        max: l3RequestsPerWindow(config.rateLimitMax),
+        windowMs: config.rateLimitWindowMs,
+        now: () => clock.nowMs(),
+      }),
     });
     live.subscribe(hub);
     const running = projector;

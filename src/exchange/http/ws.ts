@@ -74,6 +74,9 @@ export function exchangeWebSocket(deps: ExchangeWebSocketDeps): FastifyPluginAsy
           ...(checked.apiKey === undefined ? {} : { apiKey: checked.apiKey }),
           clock: deps.clock,
           limits,
+          // A member counts as itself whatever its address; anyone else as its address.
+          client:
+            checked.principal.kind === 'member' ? `member:${checked.principal.memberId}` : `ip:${request.ip}`,
           logError: (error, message) => request.log.error({ err: error }, message),
         });
         socket.on('message', (data, isBinary) => session.receive(toBuffer(data), isBinary));

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { AppError, type ProblemBody, toProblem } from '../../platform/errors.ts';
+import type { RateWindow } from '../../platform/rate-window.ts';
 import { fail } from '../matching/assert.ts';
 import type { BookOrders, Side } from '../matching/index.ts';
 import type { SequencedResult } from '../sequencer/index.ts';
@@ -69,6 +70,11 @@ export interface MarketDataHubOptions {
   candlesPerSeriesMax?: number;
   /** Default marketDataLimits.l3KeptBytesMax. */
   l3KeptBytesMax?: number;
+  /**
+   * book.L3 snapshots a client may have built per window (Subscriber.client): a snapshot served
+   * from the kept ones does not count. Unset: no limit.
+   */
+  l3SnapshotBuilds?: RateWindow;
 }
 
 /** Close code and reason for a subscriber whose send buffer would overflow. */
@@ -244,6 +250,7 @@ export class MarketDataHub {
   #publishFailure: unknown = undefined;
   /** The latest book.L3 snapshot built per channel, and the updates since (see #sendSnapshot). */
   readonly #l3Snapshots: KeptSnapshots;
+  readonly #l3Builds: RateWindow | undefined;
   readonly metrics: {
     subscribers: Gauge;
     messagesSent: Counter;
@@ -259,6 +266,7 @@ export class MarketDataHub {
     this.#candlesPerSeriesMax = options.candlesPerSeriesMax ?? marketDataLimits.candlesPerSeriesMax;
     this.#startSeed = options.seed;
     this.#l3Snapshots = new KeptSnapshots(options.l3KeptBytesMax ?? marketDataLimits.l3KeptBytesMax);
+    this.#l3Builds = options.l3SnapshotBuilds;
     if (options.seed) {
       // History read at another seq or time would double or miss trades around the start.
       if (options.seed.lastSeq !== this.#seedSeq)
@@ -363,8 +371,8 @@ export class MarketDataHub {
    * Attaches a socket; every message to it (market data or not) goes through its bounded buffer.
    * `logError` reports a snapshot that could not be built (a bug; the client gets `internal_error`).
    */
-  connect(socket: HubSocket, logError: LogError = logToConsole): Subscriber {
-    const subscriber = new Subscriber(socket, this, logError);
+  connect(socket: HubSocket, logError: LogError = logToConsole, client = 'anonymous'): Subscriber {
+    const subscriber = new Subscriber(socket, this, logError, client);
     this.#subscribers.add(subscriber);
     this.metrics.subscribers.set(this.#subscribers.size);
     return subscriber;
@@ -433,6 +441,7 @@ export class MarketDataHub {
         texts = kept.texts;
         bytes = kept.bytes;
       } else {
+        if (channel.kind === 'book.L3') this.#admitL3Build(subscriber);
         const text = JSON.stringify({
           type: 'snapshot',
           channel: channel.name,
@@ -468,6 +477,18 @@ export class MarketDataHub {
     this.#channelSubscribers.set(channel.name, set);
     set.add(subscriber);
     for (const text of texts) subscriber.sendText(text);
+  }
+
+  /** Counts a book.L3 build against the subscriber's client; throws rate_limited past its allowance. */
+  #admitL3Build(subscriber: Subscriber): void {
+    const builds = this.#l3Builds;
+    if (builds === undefined || builds.hit(subscriber.client) >= 0) return;
+    const retryAfter = Math.ceil(builds.resetInMs(subscriber.client) / 1000);
+    throw new AppError(
+      'rate_limited',
+      `At most ${builds.max} new book.L3 snapshots per ${builds.windowMs / 1000} s for one client; ` +
+        `subscribe again in ${retryAfter} s`,
+    );
   }
 
   unsubscribe(subscriber: Subscriber, names: readonly string[]): void {
@@ -633,6 +654,8 @@ export class Subscriber {
     readonly socket: HubSocket,
     readonly hub: MarketDataHub,
     readonly logError: LogError = logToConsole,
+    /** Who the subscriber counts as for per-client allowances (l3SnapshotBuilds). */
+    readonly client = 'anonymous',
   ) {}
 
   get closed(): boolean {

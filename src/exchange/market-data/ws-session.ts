@@ -31,6 +31,11 @@ export interface WsSessionDeps {
   apiKey?: string;
   clock: Clock;
   limits: WebSocketLimits;
+  /**
+   * Who the connection counts as for the hub's per-client allowances (`ip:<address>` or the
+   * upgrade's API key's `member:<id>`); default one shared allowance.
+   */
+  client?: string;
   /** Where unexpected failures are reported (they reach the client as `internal_error`). */
   logError(error: unknown, message: string): void;
 }
@@ -66,7 +71,7 @@ export class WsSession {
   ) {
     this.#principal = principal;
     this.#apiKey = deps.apiKey;
-    this.subscriber = deps.hub.connect(socket, deps.logError);
+    this.subscriber = deps.hub.connect(socket, deps.logError, deps.client);
   }
 
   get principal(): Principal {

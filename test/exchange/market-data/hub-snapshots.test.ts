@@ -15,6 +15,7 @@ import { matchingLimits } from '../../../src/exchange/matching/index.ts';
 import { sequencerLimits } from '../../../src/exchange/sequencer/index.ts';
 import { exchangeServiceLimits } from '../../../src/exchange/service/limits.ts';
 import { registerErrors } from '../../../src/platform/errors.ts';
+import { RateWindow } from '../../../src/platform/rate-window.ts';
 import { exchangesOf, fillBooks, t0 } from './hub-support.ts';
 
 /*
@@ -428,6 +429,45 @@ describe('book.L3 snapshots kept for later subscribers', () => {
     const fresh = l3Data(market, units);
     expect(later[0]!.data).toEqual(fresh);
     expect(clientBook(later)).toEqual({ bids: fresh.bids, asks: fresh.asks });
+  });
+
+  it('given a per-client allowance of new L3 snapshots, then builds past it are refused rate_limited for that channel, kept ones are not counted, and the next window allows again', () => {
+    const exchange = exchangesOf([instrument(symbol)]);
+    fillBooks(exchange, marketDataLimits.l3OrdersMax + 50, 100);
+    let nowMs = t0;
+    const hub = new MarketDataHub({
+      source: exchange.source,
+      metrics: new Registry(),
+      startedAtMs: t0,
+      l3SnapshotBuilds: new RateWindow({ max: 2, windowMs: 60_000, now: () => nowMs }),
+    });
+    let nextBest = 1;
+    /** Removes the best bid: the kept snapshot of the cut book no longer serves. */
+    const removeBest = () => hub.onSequenced(exchange.run(symbol, { type: 'cancel', orderId: nextBest++ }));
+    const subscribeAs = (client: string) => {
+      const socket = new WireSocket();
+      const subscriber = hub.connect(socket, undefined, client);
+      hub.subscribe(subscriber, channels(`book.L3.${symbol}`));
+      socket.readAll(subscriber);
+      hub.unsubscribe(subscriber, [`book.L3.${symbol}`]);
+      return socket.received.find((m) => m.channel === `book.L3.${symbol}`)!;
+    };
+
+    expect(subscribeAs('ip:a').type).toBe('snapshot');
+    expect(subscribeAs('ip:a').type).toBe('snapshot'); // kept: not a build
+    removeBest();
+    expect(subscribeAs('ip:a').type).toBe('snapshot');
+    removeBest();
+    const refused = subscribeAs('ip:a');
+    expect(refused).toMatchObject({ type: 'error', problem: { code: 'rate_limited', status: 429 } });
+    expect(refused.problem!.detail).toMatch(/^At most 2 new book\.L3 snapshots per 60 s for one client/);
+    // Another client has its own allowance; and what it built is kept for the first one.
+    expect(subscribeAs('ip:b').type).toBe('snapshot');
+    expect(subscribeAs('ip:a').type).toBe('snapshot');
+    removeBest();
+    expect(subscribeAs('ip:a').type).toBe('error');
+    nowMs += 60_000;
+    expect(subscribeAs('ip:a').type).toBe('snapshot');
   });
 
   it('given kept snapshots of more symbols than l3KeptBytesMax holds, then the oldest are dropped and rebuilt for their next subscriber', () => {
