@@ -88,6 +88,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       listeners: [],
       log: logger,
       projection: projector,
+      requestKeyTtlMs: config.idempotencyTtlHours * 3_600_000,
     });
     const service = live;
     // Before any new command: the hub's replicas start from the books as the journal left them,

@@ -167,15 +167,14 @@ export function rateLimitedOrderOperations(orders: OrderOperations, limit: RateW
 }
 
 /**
- * The Idempotency-Key a new order came with, as order entry journals it: a digest of the key and its
- * scope (the caller and route; fixed length, and no client text in the journal), and whether the
- * request resumes one that never finished.
+ * The Idempotency-Key a new order came with, as order entry journals it: a digest of the key, its
+ * scope (the member and route) and the body's hash — fixed length, no client text in the journal,
+ * and another body under the same key is another request.
  */
-function orderRequestOf(request: FastifyRequest): { key: string; resumed: boolean } | undefined {
+function orderRequestOf(request: FastifyRequest): string | undefined {
   const claimed = request.idempotency;
   if (!claimed) return undefined;
-  const key = createHash('sha256').update(`${claimed.scope}\n${claimed.key}`).digest('base64url');
-  return { key, resumed: claimed.resumed };
+  return createHash('sha256').update(`${claimed.scope}\n${claimed.key}\n${claimed.hash}`).digest('base64url');
 }
 
 /** The member principal of a route whose access admits only members (checked by the auth plugin). */

@@ -29,6 +29,7 @@ import {
   prepareReplace,
   type ReplaceInput,
 } from './order-entry.ts';
+import { OrderRequests } from './order-requests.ts';
 import type { ScheduleEventKind } from './schedule.ts';
 import {
   decideSessionAction,
@@ -75,6 +76,11 @@ export interface ExchangeServiceOptions {
    * it, an order that has just left is not found until the projection catches up on its own.
    */
   projection?: { waitFor(seq: number, timeoutMs: number): Promise<boolean> };
+  /**
+   * How long an Idempotency-Key means the order placed with it (the key store's lifetime,
+   * KINYU_IDEMPOTENCY_TTL_HOURS); default 24 h.
+   */
+  requestKeyTtlMs?: number;
 }
 
 interface Delivered {
@@ -100,6 +106,7 @@ export class ExchangeService {
   private marketState: SessionState;
   private readonly instrumentStates = new Map<string, SessionState>();
   private readonly tracker = new OrderTracker();
+  private readonly requests: OrderRequests;
   /** `member NUL clientOrderId` of open orders, and of new orders sequenced but not yet delivered. */
   private readonly openClientOrderIds = new Set<string>();
   private readonly pendingClientOrderIds = new Set<string>();
@@ -118,6 +125,10 @@ export class ExchangeService {
     this.clock = options.clock;
     this.log = options.log;
     this.projection = options.projection;
+    this.requests = new OrderRequests(
+      options.requestKeyTtlMs ?? 24 * 3_600_000,
+      exchangeServiceLimits.requestKeysKeptMax,
+    );
     for (const definition of options.instruments) this.terms.set(definition.symbol, termsOf(definition));
     this.marketState = options.sessions.get(marketScope) ?? 'open';
     for (const [scope, state] of options.sessions) {
@@ -194,22 +205,38 @@ export class ExchangeService {
 
   /**
    * Checks, converts and sequences a new order; answers it after its immediate matching.
-   * `request`: the order came with an Idempotency-Key (`key`, a digest of it and its scope, is
-   * journaled with the order). When the request `resumed` one that never finished, the order that
-   * request placed, if the journal has it, is answered as it stands now instead of placing another.
+   * `requestKey`: the order came with an Idempotency-Key (a digest of the key, its scope and the
+   * body; see OrderRequests). If an order was already placed with it, within the key's lifetime,
+   * that order is the answer, as it stands now; else the key is journaled with the new order.
    */
-  async placeOrder(
-    member: string,
-    input: PlaceOrderInput,
-    request?: { key: string; resumed: boolean },
-  ): Promise<OrderView> {
+  async placeOrder(member: string, input: PlaceOrderInput, requestKey?: string): Promise<OrderView> {
     assertMember(member);
     // The WebSocket gateway passes parsed JSON straight through: anything but an object is a 400.
     if (typeof input !== 'object' || input === null) throw invalidField('order', 'must be an order object');
-    if (request?.resumed) {
-      const placed = await this.orderForRequest(member, request.key);
-      if (placed) return placed;
+    if (requestKey === undefined) return this.placeNewOrder(member, input);
+    if (this.requests.isPending(requestKey)) {
+      throw new AppError(
+        'idempotency_request_in_progress',
+        'An order with this Idempotency-Key is still being placed; retry shortly',
+        { headers: { 'retry-after': '1' } },
+      );
     }
+    this.requests.begin(requestKey);
+    try {
+      return (
+        (await this.orderForRequest(member, requestKey)) ??
+        (await this.placeNewOrder(member, input, requestKey))
+      );
+    } finally {
+      this.requests.end(requestKey);
+    }
+  }
+
+  private async placeNewOrder(
+    member: string,
+    input: PlaceOrderInput,
+    requestKey?: string,
+  ): Promise<OrderView> {
     const terms = this.terms.get(input.symbol);
     if (!terms) throw unknownSymbol(input.symbol);
     this.assertTrading(input.symbol);
@@ -230,9 +257,10 @@ export class ExchangeService {
     }
     const meta: CommandMeta = { time: this.clock.nowMs(), member };
     if (input.clientOrderId !== undefined) meta.clientOrderId = input.clientOrderId;
-    if (request !== undefined) meta.requestKey = request.key;
+    if (requestKey !== undefined) meta.requestKey = requestKey;
     try {
       const { result, changed } = await this.sequence(input.symbol, entry.command, meta);
+      if (requestKey !== undefined) this.requests.placed(requestKey, result.seq, meta.time);
       const order = changed.find((state) => state.orderId === result.seq);
       if (!order) fail(`new order ${result.seq} has no order state`);
       return orderView(terms.definition, order);
@@ -477,20 +505,32 @@ export class ExchangeService {
   }
 
   /**
-   * The order a request with this key placed, as it stands now, if the journal has one: read from
-   * the order projection once it has every durable command (its index holds the key).
+   * The order a request with this key placed within the key's lifetime, as it stands now: this
+   * process's from memory, an earlier process's from the order projection (complete before the
+   * exchange serves). A closed order's last state comes from the projection once it has every
+   * delivered command.
    */
   private async orderForRequest(member: string, requestKey: string): Promise<OrderView | undefined> {
+    const nowMs = this.clock.nowMs();
+    const recent = this.requests.recent(requestKey, nowMs);
+    let state = recent === undefined ? undefined : this.tracker.get(recent);
+    if (state === undefined) {
+      if (recent !== undefined || this.requests.forgotten) await this.projectionAtDelivered();
+      const projected = await this.store.orderForRequest(member, requestKey, nowMs - this.requests.ttlMs);
+      if (projected) state = this.tracker.get(projected.orderId) ?? projected;
+    }
+    if (state === undefined) return undefined;
+    const terms = this.terms.get(state.symbol);
+    if (!terms) fail(`order ${state.orderId} is on unlisted symbol ${state.symbol}`);
+    return orderView(terms.definition, state);
+  }
+
+  /** Waits (bounded) until the order projection holds every delivered command; else 503. */
+  private async projectionAtDelivered(): Promise<void> {
     const timeoutMs = exchangeServiceLimits.closedOrderLookupTimeoutMs;
     if (this.projection && !(await this.projection.waitFor(this.deliveredSeq, timeoutMs))) {
       throw unavailable('the order history is catching up; retry shortly');
     }
-    const projected = await this.store.orderForRequest(member, requestKey);
-    if (!projected) return undefined;
-    const state = this.tracker.get(projected.orderId) ?? projected;
-    const terms = this.terms.get(state.symbol);
-    if (!terms) fail(`order ${state.orderId} is on unlisted symbol ${state.symbol}`);
-    return orderView(terms.definition, state);
   }
 
   /** The member's open order, or 404 order_not_found (not theirs or unknown) / 409 order_not_open. */

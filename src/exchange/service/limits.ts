@@ -40,6 +40,11 @@ export const exchangeServiceLimits = {
    * to hold it (to tell its owner 409 order_not_open rather than 404); then 503.
    */
   closedOrderLookupTimeoutMs: 2_000,
+  /**
+   * Orders sent with an Idempotency-Key that order entry remembers by key (OrderRequests); older ones
+   * are looked up in the order projection.
+   */
+  requestKeysKeptMax: 100_000,
   /** Listeners that may follow the sequenced commands at once. */
   listenersMax: 64,
   /** Longest order id accepted in a path: a decimal seq (a safe integer has at most 16 digits). */

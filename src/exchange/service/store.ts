@@ -80,12 +80,19 @@ export class ExchangeStore {
     return rows[0]?.member;
   }
 
-  /** The member's newest projected order journaled with this request key (see exchange_orders.request_key). */
-  async orderForRequest(member: string, requestKey: string): Promise<OrderState | undefined> {
+  /**
+   * The member's newest projected order journaled with this request key and placed at `sinceMs` or
+   * later (see exchange_orders.request_key).
+   */
+  async orderForRequest(
+    member: string,
+    requestKey: string,
+    sinceMs: number,
+  ): Promise<OrderState | undefined> {
     const { rows } = await this.pool.query<OrderRow>(
       `SELECT ${orderColumns} FROM exchange_orders
-        WHERE request_key = $1 AND member = $2 ORDER BY order_id DESC LIMIT 1`,
-      [requestKey, member],
+        WHERE request_key = $1 AND member = $2 AND created_at >= $3 ORDER BY order_id DESC LIMIT 1`,
+      [requestKey, member, new Date(sinceMs)],
     );
     return rows[0] && orderFromRow(rows[0]);
   }

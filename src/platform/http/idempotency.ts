@@ -30,11 +30,12 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /**
-     * The key this request holds. `resumed`: it took the key over from an earlier request with the
-     * same body that never finished (its process died before storing an answer), so that request's
-     * effect may have happened; a route whose effect is not idempotent by itself looks for it.
+     * The key this request holds, and the hash of its body. An earlier request with this key and
+     * body may have had its effect without its answer being stored (its process died, or it
+     * answered 5xx, which is not kept): a route whose effect is not idempotent by itself records
+     * the key with the effect and looks for it first (exchange orders do).
      */
-    idempotency?: { scope: string; key: string; resumed: boolean };
+    idempotency?: { scope: string; key: string; hash: string };
   }
 }
 
@@ -78,13 +79,13 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(async (app: FastifyInsta
         return;
       }
       const scope = `${options.callerOf(request)} ${request.method} ${route.url}`;
-      claim(options, scope, key, requestHash(request), inProgressTimeoutMs).then((claimed) => {
-        if (claimed.kind === 'claimed') {
-          request.idempotency = { scope, key, resumed: claimed.resumed };
+      const hash = requestHash(request);
+      claim(options, scope, key, hash, inProgressTimeoutMs).then((replayed) => {
+        if (!replayed) {
+          request.idempotency = { scope, key, hash };
           done();
           return;
         }
-        const replayed = claimed.response;
         reply
           .code(replayed.status)
           .header('content-type', replayed.type)
@@ -160,38 +161,33 @@ interface StoredResponse {
   body: string;
 }
 
-/**
- * Takes the key for this request (`resumed` when it takes over an unfinished request with the same
- * body), or returns the stored response to replay; throws 409/422.
- */
+/** Takes the key for this request, or returns the stored response to replay; throws 409/422. */
 async function claim(
   options: IdempotencyOptions,
   scope: string,
   key: string,
   hash: string,
   inProgressTimeoutMs: number,
-): Promise<{ kind: 'claimed'; resumed: boolean } | { kind: 'replay'; response: StoredResponse }> {
+): Promise<StoredResponse | undefined> {
   const now = options.clock.now();
   const expiresAt = new Date(now.getTime() + options.ttlHours * 3_600_000);
   const lockedUntil = new Date(now.getTime() + inProgressTimeoutMs);
-  // Insert, or take over a row that expired or whose request died mid-way; otherwise report what is there.
-  const { rows } = await options.pool.query<{ resumed: boolean }>(
-    `WITH prior AS (
-       SELECT state = 'in_progress' AND expires_at > $4 AND request_hash = $3 AS resumed
-         FROM idempotency_keys WHERE scope = $1 AND key = $2
-     )
-     INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
+  // Insert, or take over a row that expired or whose request (with the same body) died mid-way;
+  // otherwise report what is there: another body under a key still held is 422, as for a done one.
+  const { rows } = await options.pool.query(
+    `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
      VALUES ($1, $2, $3, 'in_progress', $4, $5, $6)
      ON CONFLICT (scope, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, state = 'in_progress', response_status = NULL,
            response_type = NULL, response_body = NULL, created_at = EXCLUDED.created_at,
            locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
        WHERE idempotency_keys.expires_at <= $4
-          OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until <= $4)
-     RETURNING COALESCE((SELECT resumed FROM prior), false) AS resumed`,
+          OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until <= $4
+              AND idempotency_keys.request_hash = $3)
+     RETURNING true AS claimed`,
     [scope, key, hash, now, lockedUntil, expiresAt],
   );
-  if (rows[0]) return { kind: 'claimed', resumed: rows[0].resumed };
+  if (rows.length > 0) return undefined;
   const existing = await options.pool.query<KeyRow>(
     'SELECT request_hash, state, response_status, response_type, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2',
     [scope, key],
@@ -212,12 +208,9 @@ async function claim(
     );
   }
   return {
-    kind: 'replay',
-    response: {
-      status: row.response_status ?? 200,
-      type: row.response_type ?? 'application/json',
-      body: row.response_body ?? '',
-    },
+    status: row.response_status ?? 200,
+    type: row.response_type ?? 'application/json',
+    body: row.response_body ?? '',
   };
 }
 

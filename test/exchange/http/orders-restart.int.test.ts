@@ -122,4 +122,47 @@ describe('the exchange across a restart on the same data directory', () => {
       await second.stop();
     }
   });
+
+  it('given an order placed with an Idempotency-Key whose answer was lost, when the exchange restarts and the client retries, then it gets that order from the journal, not a second one', async () => {
+    // A database and data directory of its own: the projection must match the journal.
+    const keysDb = await createTestDatabase();
+    const identity = createTestIdentity(keysDb.pool);
+    const env = { KINYU_EXCHANGE_DURABILITY: 'batch' };
+    const dataDirForKeys = tempDataDir();
+    const before = await startTestExchange(keysDb, dataDirForKeys, env, identity);
+    const admin = await adminHeader(before.app, identity, 'keys.admin');
+    const member = {
+      ...(await memberHeader(before.app, admin, 'Keyed', 'firm-k')),
+      'idempotency-key': 'kept-across',
+    };
+    const body = { symbol: 'MSFT', side: 'sell', orderType: 'limit', price: '430.00', quantity: 2 };
+    const placed = (
+      await before.app.inject({ method: 'POST', url: '/v1/order', headers: member, payload: body })
+    ).json();
+    await before.stop();
+    // The answer never reached the key store (a 5xx, or the process died first): the key is free.
+    await keysDb.pool.query("DELETE FROM idempotency_keys WHERE key = 'kept-across'");
+
+    const after = await startTestExchange(keysDb, dataDirForKeys, env, identity);
+    try {
+      const retried = await after.app.inject({
+        method: 'POST',
+        url: '/v1/order',
+        headers: member,
+        payload: body,
+      });
+      expect(retried.statusCode).toBe(201);
+      expect(retried.json()).toMatchObject({ id: placed.id, status: 'new', quantity: 2 });
+      expect(
+        after.exchange
+          .service!.book('MSFT')!
+          .l3()
+          .asks.map((o) => String(o.orderId)),
+      ).toEqual([placed.id]);
+    } finally {
+      await after.stop();
+      removeDir(dataDirForKeys);
+      await keysDb.drop();
+    }
+  });
 });

@@ -259,6 +259,25 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     expect((await cancel(firmA, other.json().id)).statusCode).toBe(200);
   });
 
+  it('given an order whose answer was a 5xx (not kept, so the key is free), when the client retries with the same key and body, then it gets that order; another body under the key is another order', async () => {
+    const withKey = { ...firmA, 'idempotency-key': 'answered-5xx' };
+    const body = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '198.00', quantity: 4 };
+    const placed = (await place(withKey, body)).json();
+    // What a 5xx answer leaves in the key store: nothing.
+    await exchange.db.pool.query('DELETE FROM idempotency_keys WHERE key = $1', [withKey['idempotency-key']]);
+
+    const retried = await place(withKey, body);
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toMatchObject({ id: placed.id, status: 'new' });
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+
+    await exchange.db.pool.query('DELETE FROM idempotency_keys WHERE key = $1', [withKey['idempotency-key']]);
+    const otherBody = await place(withKey, { ...body, quantity: 5 });
+    expect(otherBody.statusCode).toBe(201);
+    expect(otherBody.json().id).not.toBe(placed.id);
+    for (const id of [placed.id, otherBody.json().id]) expect((await cancel(firmA, id)).statusCode).toBe(200);
+  });
+
   it('names the field of every bad input', async () => {
     const base = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '200.00', quantity: 10 };
     const cases: Array<[Record<string, unknown>, number, string, string]> = [

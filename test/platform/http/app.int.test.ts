@@ -49,7 +49,10 @@ describe('HTTP kernel', () => {
               return { n: effects, name: (request.body as { name: string }).name };
             },
           );
-          scope.post('/resumable', async (request) => ({ resumed: request.idempotency?.resumed ?? null }));
+          scope.post('/echo-key', async (request) => ({
+            key: request.idempotency?.key,
+            hash: request.idempotency?.hash,
+          }));
           scope.post('/slow', { config: { idempotencyKey: 'required' } }, async () => {
             await new Promise<void>((resolve) => {
               release = resolve;
@@ -237,9 +240,9 @@ describe('HTTP kernel', () => {
       expect(after.headers['idempotent-replayed']).toBe('true');
     });
 
-    it('given a request that died before its answer was stored, then a retry with the same body, once the lock has passed, is told it resumes it', async () => {
+    it('given a request that died before its answer was stored, then once its lock has passed a retry with the same body runs again, and one with another body is 422', async () => {
       const send = (key: string, payload: object) =>
-        app.inject({ method: 'POST', url: '/resumable', headers: { 'idempotency-key': key }, payload });
+        app.inject({ method: 'POST', url: '/echo-key', headers: { 'idempotency-key': key }, payload });
       // What a process killed mid-request leaves behind: the key in progress, no answer.
       const dieMidway = (key: string) =>
         db.pool.query(
@@ -248,16 +251,17 @@ describe('HTTP kernel', () => {
             WHERE key = $1`,
           [key, new Date(clock.now().getTime() - 1)],
         );
-      expect((await send('k-resume', { a: 1 })).json()).toEqual({ resumed: false });
-      await dieMidway('k-resume');
-      expect((await send('k-resume', { a: 1 })).json()).toEqual({ resumed: true });
-      // Answered this time: replayed, not resumed again.
-      expect((await send('k-resume', { a: 1 })).headers['idempotent-replayed']).toBe('true');
-
-      // Another body is another request, not the unfinished one.
-      expect((await send('k-other', { a: 1 })).json()).toEqual({ resumed: false });
-      await dieMidway('k-other');
-      expect((await send('k-other', { a: 2 })).json()).toEqual({ resumed: false });
+      const first = (await send('k-died', { a: 1 })).json();
+      expect(first).toMatchObject({ key: 'k-died', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      await dieMidway('k-died');
+      const other = await send('k-died', { a: 2 });
+      expect(other.statusCode).toBe(422);
+      expect(other.json().code).toBe('idempotency_key_reused');
+      // The route sees the same key and body hash again, to look for the effect it may have had.
+      const retried = await send('k-died', { a: 1 });
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      expect(retried.json()).toEqual(first);
+      expect((await send('k-died', { a: 1 })).headers['idempotent-replayed']).toBe('true');
     });
 
     it('requires the key where the route says so, and validates it', async () => {
