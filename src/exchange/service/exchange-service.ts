@@ -214,12 +214,9 @@ export class ExchangeService {
     // The WebSocket gateway passes parsed JSON straight through: anything but an object is a 400.
     if (typeof input !== 'object' || input === null) throw invalidField('order', 'must be an order object');
     if (requestKey === undefined) return this.placeNewOrder(member, input);
+    // A 5xx, which the key store does not keep: a kept answer here would outlive the order's own.
     if (this.requests.isPending(requestKey)) {
-      throw new AppError(
-        'idempotency_request_in_progress',
-        'An order with this Idempotency-Key is still being placed; retry shortly',
-        { headers: { 'retry-after': '1' } },
-      );
+      throw unavailable('an order with this Idempotency-Key is still being placed; retry shortly');
     }
     this.requests.begin(requestKey);
     try {
@@ -505,30 +502,37 @@ export class ExchangeService {
   }
 
   /**
-   * The order a request with this key placed within the key's lifetime, as it stands now: this
-   * process's from memory, an earlier process's from the order projection (complete before the
-   * exchange serves). A closed order's last state comes from the projection once it has every
-   * delivered command.
+   * The order a request with this key placed within the key's lifetime, as it stands now: from
+   * memory for this process's (else from the projection once it has passed the ones forgotten),
+   * from the projection for an earlier process's (complete before the exchange serves). An order
+   * no longer in the book is read once the projection holds every delivered command, so its last
+   * state is the answer.
    */
   private async orderForRequest(member: string, requestKey: string): Promise<OrderView | undefined> {
     const nowMs = this.clock.nowMs();
-    const recent = this.requests.recent(requestKey, nowMs);
-    let state = recent === undefined ? undefined : this.tracker.get(recent);
-    if (state === undefined) {
-      if (recent !== undefined || this.requests.forgotten) await this.projectionAtDelivered();
-      const projected = await this.store.orderForRequest(member, requestKey, nowMs - this.requests.ttlMs);
-      if (projected) state = this.tracker.get(projected.orderId) ?? projected;
+    const sinceMs = nowMs - this.requests.ttlMs;
+    let orderId = this.requests.recent(requestKey, nowMs);
+    if (orderId === undefined) {
+      await this.projectionAt(this.requests.forgottenUpTo);
+      orderId = (await this.store.orderForRequest(member, requestKey, sinceMs))?.orderId;
+      if (orderId === undefined) return undefined;
     }
-    if (state === undefined) return undefined;
+    let state = this.tracker.get(orderId);
+    if (state === undefined) {
+      await this.projectionAt(this.deliveredSeq);
+      state = await this.store.orderForRequest(member, requestKey, sinceMs);
+      if (state?.orderId !== orderId) fail(`order ${orderId} placed with a request key is not projected`);
+    }
     const terms = this.terms.get(state.symbol);
     if (!terms) fail(`order ${state.orderId} is on unlisted symbol ${state.symbol}`);
     return orderView(terms.definition, state);
   }
 
-  /** Waits (bounded) until the order projection holds every delivered command; else 503. */
-  private async projectionAtDelivered(): Promise<void> {
+  /** Waits (bounded) until the order projection has reached `seq`; else 503. */
+  private async projectionAt(seq: number): Promise<void> {
+    if (seq <= 0 || this.projection === undefined) return;
     const timeoutMs = exchangeServiceLimits.closedOrderLookupTimeoutMs;
-    if (this.projection && !(await this.projection.waitFor(this.deliveredSeq, timeoutMs))) {
+    if (!(await this.projection.waitFor(seq, timeoutMs))) {
       throw unavailable('the order history is catching up; retry shortly');
     }
   }

@@ -12,7 +12,7 @@ export class OrderRequests {
   /** This process's keyed orders, oldest first: key → order id and when it was placed. */
   readonly #recent = new Map<string, { orderId: number; atMs: number }>();
   readonly #pending = new Set<string>();
-  #forgotten = false;
+  #forgottenUpTo = 0;
 
   /**
    * `ttlMs`: how long a key means its order (the key store's lifetime: after it, the same key is a
@@ -41,8 +41,9 @@ export class OrderRequests {
     this.#recent.delete(key);
     this.#recent.set(key, { orderId, atMs });
     if (this.#recent.size <= this.keptMax) return;
-    this.#recent.delete(this.#recent.keys().next().value!);
-    this.#forgotten = true;
+    const [oldest, entry] = this.#recent.entries().next().value!;
+    this.#recent.delete(oldest);
+    this.#forgottenUpTo = Math.max(this.#forgottenUpTo, entry.orderId);
   }
 
   /** The order this process placed for the key within the lifetime, if it remembers one. */
@@ -52,10 +53,10 @@ export class OrderRequests {
   }
 
   /**
-   * True once an entry was forgotten: a key this process placed may then be found only in the
-   * projection, after it has caught up.
+   * The highest order id forgotten (0: none): a key this process placed and no longer remembers is
+   * found in the projection once it has reached this seq (by then it almost always has).
    */
-  get forgotten(): boolean {
-    return this.#forgotten;
+  get forgottenUpTo(): number {
+    return this.#forgottenUpTo;
   }
 }

@@ -135,6 +135,7 @@ describe('the exchange across a restart on the same data directory', () => {
       ...(await memberHeader(before.app, admin, 'Keyed', 'firm-k')),
       'idempotency-key': 'kept-across',
     };
+    const buyer = await memberHeader(before.app, admin, 'Buyer', 'firm-b');
     const body = { symbol: 'MSFT', side: 'sell', orderType: 'limit', price: '430.00', quantity: 2 };
     const placed = (
       await before.app.inject({ method: 'POST', url: '/v1/order', headers: member, payload: body })
@@ -145,20 +146,37 @@ describe('the exchange across a restart on the same data directory', () => {
 
     const after = await startTestExchange(keysDb, dataDirForKeys, env, identity);
     try {
-      const retried = await after.app.inject({
-        method: 'POST',
-        url: '/v1/order',
-        headers: member,
-        payload: body,
-      });
+      const send = (headers: Record<string, string>, payload: Record<string, unknown>) =>
+        after.app.inject({ method: 'POST', url: '/v1/order', headers, payload });
+      const retried = await send(member, body);
       expect(retried.statusCode).toBe(201);
       expect(retried.json()).toMatchObject({ id: placed.id, status: 'new', quantity: 2 });
-      expect(
+      const asks = () =>
         after.exchange
           .service!.book('MSFT')!
           .l3()
-          .asks.map((o) => String(o.orderId)),
-      ).toEqual([placed.id]);
+          .asks.map((o) => String(o.orderId));
+      expect(asks()).toEqual([placed.id]);
+
+      // The order fills while the projection is held back; a retry (its answer lost again) must
+      // show it filled, which only the projection knows once the order has left the book.
+      await keysDb.pool.query("DELETE FROM idempotency_keys WHERE key = 'kept-across'");
+      const holder = await keysDb.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT seq FROM exchange_projector_checkpoint FOR UPDATE');
+        const buy = await send(buyer, { ...body, side: 'buy' });
+        expect(buy.json()).toMatchObject({ status: 'filled' });
+        const pending = send(member, body);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await holder.query('ROLLBACK');
+        const again = await pending;
+        expect(again.json()).toMatchObject({ id: placed.id, status: 'filled', filledQuantity: 2 });
+        expect(asks()).toEqual([]);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        holder.release();
+      }
     } finally {
       await after.stop();
       removeDir(dataDirForKeys);

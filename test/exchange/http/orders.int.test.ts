@@ -259,6 +259,25 @@ describe('order entry over HTTP (POST/DELETE/PATCH /v1/order)', () => {
     expect((await cancel(firmA, other.json().id)).statusCode).toBe(200);
   });
 
+  it('given an order with a request key still being placed, when another with the key arrives, then 503 (not kept by the key store), and once placed the key means that order', async () => {
+    const service = exchange.exchange.service!;
+    const input = {
+      symbol: 'AMZN',
+      side: 'buy',
+      orderType: 'limit',
+      price: '197.00',
+      quantity: 1,
+    } as const;
+    const first = service.placeOrder('firm-a', input, 'request-key-in-flight');
+    await expect(service.placeOrder('firm-a', input, 'request-key-in-flight')).rejects.toMatchObject({
+      code: 'exchange_unavailable',
+      status: 503,
+    });
+    const placed = await first;
+    expect((await service.placeOrder('firm-a', input, 'request-key-in-flight')).id).toBe(placed.id);
+    expect((await cancel(firmA, placed.id)).statusCode).toBe(200);
+  });
+
   it('given an order whose answer was a 5xx (not kept, so the key is free), when the client retries with the same key and body, then it gets that order; another body under the key is another order', async () => {
     const withKey = { ...firmA, 'idempotency-key': 'answered-5xx' };
     const body = { symbol: 'AMZN', side: 'buy', orderType: 'limit', price: '198.00', quantity: 4 };

@@ -10,13 +10,13 @@ describe('OrderRequests (orders placed with an Idempotency-Key, by request key)'
     expect(requests.recent('other', 5_000)).toBeUndefined();
   });
 
-  it('given more keyed orders than it keeps, then it forgets the oldest and says so', () => {
+  it('given more keyed orders than it keeps, then it forgets the oldest and says up to which order id', () => {
     const requests = new OrderRequests(60_000, 2);
     requests.placed('a', 1, 0);
     requests.placed('b', 2, 0);
-    expect(requests.forgotten).toBe(false);
+    expect(requests.forgottenUpTo).toBe(0);
     requests.placed('c', 3, 0);
-    expect(requests.forgotten).toBe(true);
+    expect(requests.forgottenUpTo).toBe(1);
     expect([requests.recent('a', 0), requests.recent('b', 0), requests.recent('c', 0)]).toEqual([
       undefined,
       2,
