@@ -100,6 +100,9 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       lastSeq: live.lastSeq,
       startedAtMs,
     });
+    // A deep book's L3 view is a megabyte built on this thread: REST and WebSocket each allow a
+    // client a tenth of its requests for new ones.
+    const l3Allowance = l3RequestsPerWindow(config.rateLimitMax);
     const hub = new MarketDataHub({
       source: {
         instrument: (symbol) => live.instrument(symbol),
@@ -113,9 +116,8 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       metrics: context.metrics,
       startedAtMs,
       seed,
-      // New book.L3 snapshots per client: the same allowance as REST orderBook/L3.
       l3SnapshotBuilds: new RateWindow({
-        max: l3RequestsPerWindow(config.rateLimitMax),
+        max: l3Allowance,
         windowMs: config.rateLimitWindowMs,
         now: () => clock.nowMs(),
       }),
@@ -154,7 +156,7 @@ export const startExchange = async (context: ModuleContext): Promise<ExchangeMod
       marketDataRoutes({
         hub,
         history: sqlCandleHistory(pool),
-        l3RequestsPerWindowMax: l3RequestsPerWindow(config.rateLimitMax),
+        l3RequestsPerWindowMax: l3Allowance,
       }),
       exchangeWebSocket({
         hub,

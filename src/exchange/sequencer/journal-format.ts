@@ -74,8 +74,9 @@ export interface CommandMeta {
   /** The member's own id for a new order. */
   clientOrderId?: string | undefined;
   /**
-   * For a new order sent with an Idempotency-Key: a digest of the key and its scope, so that a
-   * retry after a crash finds the order the journal holds instead of placing it again.
+   * For a new order sent with an Idempotency-Key: a digest of the key, its scope and the body, so
+   * that a retry whose first answer was lost finds the order the journal holds instead of placing
+   * it again (see service/order-requests.ts).
    */
   requestKey?: string | undefined;
 }

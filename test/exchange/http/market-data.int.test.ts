@@ -69,17 +69,9 @@ describe('market data REST', () => {
       metrics: new Registry(),
       startedAtMs: startedAt,
     });
-    app = await buildApp({
-      logger: false,
-      metrics: new Registry(),
-      pool: db.pool,
-      clock: new ManualClock(new Date(startedAt)),
-      rateLimit: { max: 10_000, windowMs: 60_000 },
-      idempotencyTtlHours: 24,
-      readiness: [],
+    app = await appWith(10_000, marketDataRoutes({ hub, history: sqlCandleHistory(db.pool) }), {
       hooks: [identity.module.authPlugin],
       rateLimitKeyOf: identity.module.knownCaller,
-      modules: [marketDataRoutes({ hub, history: sqlCandleHistory(db.pool) })],
     });
     // A book with two bid levels and one ask; one trade.
     run(limit('buy', 3_000, 2), startedAt + 1_000); // 150.00
@@ -95,6 +87,25 @@ describe('market data REST', () => {
   });
 
   const get = (url: string) => app.inject({ method: 'GET', url });
+
+  /** The market-data routes behind the platform's app, with `rateLimitMax` requests a minute per client. */
+  function appWith(
+    rateLimitMax: number,
+    routes: ReturnType<typeof marketDataRoutes>,
+    auth: Pick<Parameters<typeof buildApp>[0], 'hooks' | 'rateLimitKeyOf'> = {},
+  ): Promise<App> {
+    return buildApp({
+      logger: false,
+      metrics: new Registry(),
+      pool: db.pool,
+      clock: new ManualClock(new Date(startedAt)),
+      rateLimit: { max: rateLimitMax, windowMs: 60_000 },
+      idempotencyTtlHours: 24,
+      readiness: [],
+      ...auth,
+      modules: [routes],
+    });
+  }
 
   it('L2: aggregated levels as decimal prices and share quantities, with the channel sequence', async () => {
     const response = await get('/v1/marketdata/orderBook/L2?symbol=AAPL&depth=1');
@@ -125,17 +136,10 @@ describe('market data REST', () => {
   it('given the L3 view weighs ten requests, when a client passes a tenth of the limit on it, then 429 there while other market data answers', async () => {
     expect(l3RequestsPerWindow(600)).toBe(60);
     expect(l3RequestsPerWindow(5)).toBe(1);
-    const limited = await buildApp({
-      logger: false,
-      metrics: new Registry(),
-      pool: db.pool,
-      clock: new ManualClock(new Date(startedAt)),
-      rateLimit: { max: 30, windowMs: 60_000 },
-      idempotencyTtlHours: 24,
-      readiness: [],
-      rateLimitKeyOf: () => undefined,
-      modules: [marketDataRoutes({ hub, l3RequestsPerWindowMax: l3RequestsPerWindow(30) })],
-    });
+    const limited = await appWith(
+      30,
+      marketDataRoutes({ hub, l3RequestsPerWindowMax: l3RequestsPerWindow(30) }),
+    );
     try {
       const l3 = () => limited.inject({ method: 'GET', url: '/v1/marketdata/orderBook/L3?symbol=AAPL' });
       for (let i = 0; i < 3; i++) expect((await l3()).statusCode).toBe(200);

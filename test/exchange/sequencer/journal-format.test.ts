@@ -84,6 +84,21 @@ function randomRecord(rng: Prng, seq: number): JournalRecord {
   return { seq, symbol, command, meta };
 }
 
+/** A buy limit order of 1 lot at 1 tick, with this seq (its id too) and account. */
+function newOrder(seq: number, account: string): BookCommand {
+  return {
+    type: 'new',
+    seq,
+    orderId: seq,
+    account,
+    side: 'buy',
+    orderType: 'limit',
+    priceTicks: 1,
+    quantityLots: 1,
+    timeInForce: 'GTC',
+  };
+}
+
 describe(`journal record format (SEQUENCER_SEED=${seed})`, () => {
   it('computes the same CRC-32 as zlib for every length and offset', () => {
     const rng = new Prng(seed);
@@ -162,17 +177,7 @@ describe(`journal record format (SEQUENCER_SEED=${seed})`, () => {
 
   it('falls back to JSON for a string with a lone surrogate, which UTF-8 cannot hold, and reads it back', () => {
     const path = join(tempDir(), journalFileName);
-    const command: BookCommand = {
-      type: 'new',
-      seq: 1,
-      orderId: 1,
-      account: 'a\ud800',
-      side: 'buy',
-      orderType: 'limit',
-      priceTicks: 1,
-      quantityLots: 1,
-      timeInForce: 'GTC',
-    };
+    const command = newOrder(1, 'a\ud800');
     const lone: JournalRecord[] = [
       { seq: 1, symbol: 'AAPL', command, meta: { time: 1, member: '\udc00', clientOrderId: 'ü\udbff' } },
       {
@@ -197,23 +202,13 @@ describe(`journal record format (SEQUENCER_SEED=${seed})`, () => {
 
   it('journals a new order with a request key (an Idempotency-Key digest) as JSON and reads the key back', () => {
     const path = join(tempDir(), journalFileName);
-    const command: BookCommand = {
-      type: 'new',
-      seq: 1,
-      orderId: 1,
-      account: 'desk',
-      side: 'buy',
-      orderType: 'limit',
-      priceTicks: 100,
-      quantityLots: 5,
-      timeInForce: 'GTC',
-    };
+    const command = newOrder(1, 'desk');
     const records: JournalRecord[] = [
       { seq: 1, symbol: 'AAPL', command, meta: { time: 1, member: 'ACME', requestKey: 'k'.repeat(43) } },
       {
         seq: 2,
         symbol: 'AAPL',
-        command: { ...command, seq: 2, orderId: 2 },
+        command: newOrder(2, 'desk'),
         meta: { time: 2, member: 'ACME' },
       },
     ];
