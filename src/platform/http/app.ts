@@ -107,10 +107,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     max: options.rateLimit.max,
     timeWindow: options.rateLimit.windowMs,
     keyGenerator: (request) => options.rateLimitKeyOf?.(request) ?? `ip:${request.ip}`,
-    errorResponseBuilder: (_request, context) =>
-      new AppError('rate_limited', `Rate limit of ${context.max} requests per ${context.after} exceeded`, {
-        headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) },
-      }),
+    // The context does not carry a route's own window, and its `after` is the time left, not the
+    // window's length: say what the client can act on.
+    errorResponseBuilder: (_request, context) => {
+      const retryAfter = Math.ceil(context.ttl / 1000);
+      return new AppError(
+        'rate_limited',
+        `At most ${context.max} requests per window on this route; retry in ${retryAfter} s`,
+        { headers: { 'retry-after': String(retryAfter) } },
+      );
+    },
   });
   for (const hook of options.hooks ?? []) await app.register(hook);
   await app.register(idempotencyPlugin, {

@@ -298,6 +298,7 @@ describe('HTTP kernel', () => {
     const limited = await app.inject('/limited');
     expect(limited.statusCode).toBe(429);
     expect(limited.json().code).toBe('rate_limited');
+    expect(limited.json().detail).toMatch(/^At most 2 requests per window on this route; retry in \d+ s$/);
     expect(limited.headers['retry-after']).toBeDefined();
   });
 
